@@ -1,0 +1,88 @@
+/* spotlab run: simulate a scenario. */
+#include "commands.h"
+#include "run.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+gboolean
+cmd_parse_options(const char *command, const char *usage, const char *summary,
+                  GOptionEntry *entries, int *argc, char ***argv)
+{
+    g_autofree char *prgname = g_strdup_printf("spotlab %s", command);
+    g_set_prgname(prgname);
+    g_autoptr(GOptionContext) ctx = g_option_context_new(usage);
+    g_option_context_set_summary(ctx, summary);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) error = NULL;
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        fprintf(stderr, "spotlab %s: %s\nRun 'spotlab %s --help' for the options.\n", command,
+                error->message, command);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+__progress(gsize done, gsize total, gpointer user_data)
+{
+    gint64 *started = user_data;
+    double elapsed = (double)(g_get_monotonic_time() - *started) / 1e6;
+    double rate = elapsed > 0 ? (double)done / elapsed : 0;
+    double left = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\r%zu/%zu windows, %.0f/s, %.0f s left   ", done, total, rate, left);
+    if (done == total)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+    g_autofree char *output = NULL;
+    int threads = 0;
+    gboolean quiet = FALSE;
+    GOptionEntry entries[] = {
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+         "Write the full results as JSON to FILE (written atomically)", "FILE"},
+        {"threads", 't', 0, G_OPTION_ARG_INT, &threads,
+         "Worker threads (default: one per processor; results do not depend on it)", "N"},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print no table and no progress", NULL},
+        {NULL},
+    };
+    if (!cmd_parse_options("run", "SCENARIO", "Simulate SCENARIO and compare its policies.", entries,
+                           &argc, &argv))
+        return SPOTLAB_EXIT_USAGE;
+    if (argc != 2) {
+        fprintf(stderr, "spotlab run: expected one SCENARIO file, got %d\n"
+                        "Usage: spotlab run SCENARIO [-o RESULTS.json]\n",
+                argc - 1);
+        return SPOTLAB_EXIT_USAGE;
+    }
+    if (threads < 0) {
+        fprintf(stderr, "spotlab run: --threads: expected a number >= 0, got %d\n", threads);
+        return SPOTLAB_EXIT_USAGE;
+    }
+
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Scenario) scenario = scenario_load(argv[1], &error);
+    if (scenario == NULL) {
+        fprintf(stderr, "spotlab: %s\n", error->message);
+        return SPOTLAB_EXIT_USAGE;
+    }
+    gint64 started = g_get_monotonic_time();
+    gboolean show_progress = !quiet && isatty(STDERR_FILENO);
+    g_autoptr(RunResults) results = run_scenario(scenario, (guint)threads,
+                                                 show_progress ? __progress : NULL, &started);
+    if (output != NULL && !run_results_write(results, output, &error)) {
+        fprintf(stderr, "spotlab: %s\n", error->message);
+        return SPOTLAB_EXIT_USAGE;
+    }
+    if (!quiet) {
+        g_autofree char *table = run_results_table(results);
+        fputs(table, stdout);
+        if (output != NULL)
+            printf("results: %s\n", output);
+    }
+    return SPOTLAB_EXIT_OK;
+}

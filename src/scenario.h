@@ -1,0 +1,85 @@
+/* spotlab: scenario files.
+ *
+ * A scenario names the traces to replay, the job, the policies to compare and the start windows.
+ * scenario_load() reads the file, imports every trace it names, samples each pool on its tick
+ * grid and checks every window against the trace, so that a Scenario that loads can run without
+ * any further input error. docs/scenarios.md documents the format field by field.
+ *
+ * Units: durations are strings with a unit ("43.2h", "12m", "1h30m", "720s", "2d") or plain
+ * numbers of seconds; prices are "$3.06/h" or plain numbers of USD per hour; start offsets are
+ * hours (start_hours), as the published runs give them.
+ *
+ * Ownership: a Scenario owns its traces, the sampled tick arrays and the windows.
+ */
+#pragma once
+
+#include "json-source.h"
+#include "tick-model.h"
+#include "trace.h"
+
+G_BEGIN_DECLS
+
+#define SCENARIO_ERROR (scenario_error_quark())
+GQuark scenario_error_quark(void);
+
+typedef enum {
+    SCENARIO_ERROR_IO,
+    SCENARIO_ERROR_PARSE,
+    SCENARIO_ERROR_INVALID,
+} ScenarioErrorCode;
+
+typedef struct {
+    double start_hours;
+    gsize start; /* trace index */
+} ScenarioWindow;
+
+/* One pool as the tick model sees it. */
+typedef struct {
+    const TracePool *pool; /* borrowed from Scenario.traces */
+    guint threshold;       /* instances needed at once: available when capacity >= threshold */
+    guint8 *avail;
+    double *price;
+    SimTickTrace tick;
+    GArray *windows; /* ScenarioWindow */
+} ScenarioPool;
+
+typedef struct {
+    char *path;
+    char *name;
+    char *description;
+    guint64 seed;
+    SimTickJob job;
+    SimTickPolicy policies[SIM_TICK_N_POLICIES];
+    guint n_policies;
+    TraceSet *traces;
+    GPtrArray *pools; /* ScenarioPool*, owned */
+    guint random_windows; /* 0 when start hours were listed */
+} Scenario;
+
+/**
+ * scenario_load:
+ * Reads, validates and prepares the scenario in @path.
+ * Returns: (transfer full): the scenario, or NULL with @error (SCENARIO_ERROR or TRACE_ERROR) whose
+ * message names the file, line, column and field.
+ */
+Scenario *scenario_load(const char *path, GError **error);
+
+void scenario_free(Scenario *scenario);
+
+/* The number of runs: windows over all pools, times policies. */
+gsize scenario_n_windows(const Scenario *scenario);
+
+/**
+ * scenario_parse_duration:
+ * Parses "43.2h", "12m", "1h30m", "720s", "500ms", "2d" (units ms, s, m or min, h, d, w; parts
+ * add up) into seconds.
+ * Returns: FALSE for anything else, with @expected describing what would have been right.
+ */
+gboolean scenario_parse_duration(const char *text, double *seconds);
+
+/* Parses "$3.06/h", "3.06/h", "$3.06", "$0.05/min" into USD per hour. */
+gboolean scenario_parse_price(const char *text, double *usd_per_hour);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Scenario, scenario_free)
+
+G_END_DECLS

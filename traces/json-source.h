@@ -1,0 +1,66 @@
+/* spotlab: JSON documents that remember where their values are.
+ *
+ * jansson parses and reports the line and column of syntax errors, but a parsed json_t carries
+ * no position. Users need "scenario.json:14:9: job.deadline: expected ..." for errors found
+ * after parsing (wrong types, bad values, unknown keys), so a JsonSource keeps the text beside
+ * the parsed tree and finds the position of a field path on demand by walking the text. The
+ * walk happens only when an error is reported, so valid input pays nothing for it.
+ *
+ * Field paths are written as users read them: "job.deadline", "windows.start_hours[3]",
+ * "traces[0].file". A path that does not exist in the text (a missing key) resolves to the
+ * deepest part that does, typically the object that should have held the key.
+ */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+    char *path; /* the file name used in messages */
+    char *text;
+    gsize len;
+    json_t *root; /* owned */
+} JsonSource;
+
+/**
+ * json_source_load:
+ * Reads and parses @path. Duplicate object keys are rejected when @reject_duplicates.
+ * Returns: (transfer full): the document, or NULL with @error set in @domain/@code_parse (syntax
+ * errors, with line and column) or @domain/@code_io (unreadable file).
+ */
+JsonSource *json_source_load(const char *path, gboolean reject_duplicates, GQuark domain,
+                             int code_io, int code_parse, GError **error);
+
+void json_source_free(JsonSource *src);
+
+/**
+ * json_source_locate:
+ * Finds the 1-based line and column where the value at @field starts (or the deepest existing
+ * part of it). Returns FALSE only when @field is malformed or the text is not JSON.
+ */
+gboolean json_source_locate(const JsonSource *src, const char *field, int *line, int *column);
+
+/**
+ * json_source_set_error:
+ * Sets @error to "PATH:LINE:COL: FIELD: MESSAGE", locating @field in the text.
+ */
+void json_source_set_error(const JsonSource *src, GError **error, GQuark domain, int code,
+                           const char *field, const char *format, ...) G_GNUC_PRINTF(6, 7);
+
+/* As json_source_set_error(), with a va_list. */
+void json_source_set_error_valist(const JsonSource *src, GError **error, GQuark domain, int code,
+                                  const char *field, const char *format, va_list ap)
+    G_GNUC_PRINTF(6, 0);
+
+/* A short human description of a JSON value for "got ..." in messages: the value itself for
+ * scalars (strings quoted and shortened), "an object" or "an array" otherwise. Free with g_free. */
+char *json_describe(const json_t *value);
+
+/* The name of a JSON type with its article: "a string", "a number", "an object"... */
+const char *json_type_name(const json_t *value);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(JsonSource, json_source_free)
+
+G_END_DECLS
