@@ -139,7 +139,6 @@ __finish(TickRun *run, gboolean finished)
     res->finished = finished;
     res->finish_hours = finished ? (double)run->t * run->trace->gap / 3600.0 : (double)NAN;
     res->deadline_met = finished && !run->missed;
-    res->cost = res->spot_cost + res->od_cost;
 }
 
 static void
@@ -155,11 +154,17 @@ __tick(SimEngine *engine, gpointer data)
     /* 1. Observe and bill the tick that just ended. */
     gboolean has = __avail(trace, idx);
     SimCluster last = run->cur;
+    /* One running total in the reference's order, so costs match it to the last bit; the
+     * split by market is kept beside it. */
     if (last == SIM_CLUSTER_SPOT) {
-        res->spot_cost += trace->price[idx - 1] * gap / 3600.0;
+        double bill = trace->price[idx - 1] * gap / 3600.0;
+        res->cost += bill;
+        res->spot_cost += bill;
         res->spot_hours += gap / 3600.0;
     } else if (last == SIM_CLUSTER_ON_DEMAND) {
-        res->od_cost += trace->od_price * gap / 3600.0;
+        double bill = trace->od_price * gap / 3600.0;
+        res->cost += bill;
+        res->od_cost += bill;
         res->od_hours += gap / 3600.0;
     }
     if (run->cur == SIM_CLUSTER_SPOT && !has) {
