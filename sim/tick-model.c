@@ -97,7 +97,6 @@ typedef struct {
     gsize t;
     SimCluster cur;
     double w, r;
-    gboolean missed;
     SimTickResult *result;
 } TickRun;
 
@@ -137,8 +136,11 @@ __finish(TickRun *run, gboolean finished)
 {
     SimTickResult *res = run->result;
     res->finished = finished;
-    res->finish_hours = finished ? (double)run->t * run->trace->gap / 3600.0 : (double)NAN;
-    res->deadline_met = finished && !run->missed;
+    double finish = (double)run->t * run->trace->gap;
+    res->finish_hours = finished ? finish / 3600.0 : (double)NAN;
+    /* Met when the work is done by the deadline. The work is credited at tick boundaries, so
+     * this is the end of the tick in which it finished. */
+    res->deadline_met = finished && finish <= run->job->deadline + EPS;
 }
 
 static void
@@ -167,10 +169,9 @@ __tick(SimEngine *engine, gpointer data)
         res->od_cost += bill;
         res->od_hours += gap / 3600.0;
     }
-    if (run->cur == SIM_CLUSTER_SPOT && !has) {
+    gboolean lost = run->cur == SIM_CLUSTER_SPOT && !has;
+    if (lost)
         run->cur = SIM_CLUSTER_NONE;
-        res->preemptions++;
-    }
 
     /* 2. Progress during the tick that just ended. */
     if (last != SIM_CLUSTER_NONE) {
@@ -181,12 +182,15 @@ __tick(SimEngine *engine, gpointer data)
         run->w += MIN(step, job->work - run->w);
     }
 
-    /* 3. Done? */
+    /* 3. Done? A cluster lost at the tick the work is done costs nothing more, so it is not
+     * counted as a preemption. */
     if (job->work - run->w <= EPS) {
         __finish(run, TRUE);
         sim_engine_stop(engine);
         return;
     }
+    if (lost)
+        res->preemptions++;
     /* Spot-only past the end of the trace can never progress again. */
     if (run->policy == SIM_TICK_SPOT_ONLY && idx >= trace->n) {
         __finish(run, FALSE);
@@ -231,9 +235,8 @@ __tick(SimEngine *engine, gpointer data)
         res->launches++;
     }
 
-    /* 8. The deadline, against the job's real deadline whatever the policy sees. */
-    if (elapsed >= job->deadline)
-        run->missed = TRUE;
+    /* 8. A missed deadline needs no action here: the run goes on (the safety net keeps it on
+     * demand) and deadline_met reports it. */
 
     /* 9. */
     run->cur = req;
@@ -302,9 +305,8 @@ __offline_optimum(SimTickRunner *runner, const SimTickTrace *trace, const SimTic
 
     double best = INFINITY;
     gsize best_tick = 0, best_index = 0;
-    /* The last tick at which a run can still be found done: every earlier tick t had
-     * t * gap < D. */
-    const double last_tick = ceil(D / gap);
+    /* The last tick at which the work can be found done by the deadline. */
+    const double last_tick = floor((D + EPS) / gap);
 
     for (gsize t = 0;; t++) {
         gsize from = g_array_index(layer_at, gsize, t);
@@ -333,6 +335,8 @@ __offline_optimum(SimTickRunner *runner, const SimTickTrace *trace, const SimTic
                 s.w += MIN(step, C - s.w);
             }
             if (C - s.w <= EPS) {
+                if (elapsed > D + EPS)
+                    continue; /* done, but after the deadline */
                 best = s.cost;
                 best_tick = t;
                 best_index = i;

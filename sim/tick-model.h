@@ -13,8 +13,10 @@
  * the engine like any other policy, so every policy is priced by the same code.
  *
  * Choices beyond the reference, documented in docs/model.md:
- *   - a run that misses its deadline keeps going (the safety net keeps it on demand) until the
- *     work is done, so its cost is the cost of finishing;
+ *   - the deadline is met when the work is done by it (at the end of the tick that finished
+ *     it); a run that misses it keeps going (the safety net keeps it on demand) until the work
+ *     is done, so its cost is the cost of finishing;
+ *   - a spot cluster lost at the tick the work is done is not counted as a preemption;
  *   - spot-only ignores the deadline; when the trace ends before its work is done, it stops
  *     there unfinished;
  *   - the offline optimum needs no safety net (it knows the future); when no schedule can meet
