@@ -75,7 +75,8 @@ test_spotlab(const char *const *argv, char **out, char **err)
     g_ptr_array_add(args, NULL);
     int status = 0;
     g_autoptr(GError) error = NULL;
-    if (!g_spawn_sync(NULL, (char **)args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err,
+    /* The wrapper (valgrind) is found on PATH; spotlab itself is named by its full path. */
+    if (!g_spawn_sync(NULL, (char **)args->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out, err,
                       &status, &error)) {
         fprintf(stderr, "cannot run %s: %s\n", bin, error->message);
         return -1;

@@ -73,7 +73,8 @@ __check_keys(JsonSource *src, json_t *obj, const char *prefix, const char *const
         if (!ok) {
             g_autofree char *field = g_strdup_printf("%s%s", prefix, key);
             g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-            ERR(field, "unknown key; expected one of: %s", list);
+            json_source_set_key_error(src, error, TRACE_ERROR, TRACE_ERROR_INVALID, field,
+                                      "unknown key; expected one of: %s", list);
             return FALSE;
         }
     }
@@ -119,8 +120,11 @@ __read_step(JsonSource *src, json_t *array, const char *field, gint64 span, gboo
             ERR(f, "expected times to increase, got %g after %g", ts, (double)last / 1e6);
             return FALSE;
         }
-        if (t >= span) {
-            ERR(f, "expected a time before the end of the trace (span_s %g), got %g",
+        /* A log that ends with an event (an event log's last add or remove, a price
+         * history's last record) has a change point at the end of its span, holding for no
+         * time; it is part of the recording, so the format keeps it. */
+        if (t > span) {
+            ERR(f, "expected a time no later than the end of the trace (span_s %g), got %g",
                 (double)span / 1e6, ts);
             return FALSE;
         }
@@ -233,8 +237,13 @@ trace__import_spotlab(JsonSource *src, const TraceImportOptions *options, GError
             !__opt_number(src, p, "requested", f_requested, &requested, &has_requested, error) ||
             !__opt_number(src, p, "on_demand_price", f_on_demand_price, &od, &has_od, error))
             return NULL;
-        if (!has_span || !trace_seconds_to_us(span_s, &pool->span) || pool->span <= 0) {
-            ERR(f_span_s, "expected the recorded length in seconds, > 0");
+        json_t *cap = json_object_get(p, "capacity");
+        json_t *price = json_object_get(p, "price");
+        /* A catalogue price (gcp-price) has no recording length: span 0 with one price. */
+        if (!has_span || !trace_seconds_to_us(span_s, &pool->span) ||
+            (pool->span == 0 && cap != NULL)) {
+            ERR(f_span_s, "expected the recorded length in seconds, > 0 (0 only for a price "
+                          "without capacity)");
             return NULL;
         }
         if (has_gap && (!trace_seconds_to_us(gap_s, &pool->gap) || pool->gap <= 0)) {
@@ -255,8 +264,6 @@ trace__import_spotlab(JsonSource *src, const TraceImportOptions *options, GError
             }
             pool->on_demand_price = od;
         }
-        json_t *cap = json_object_get(p, "capacity");
-        json_t *price = json_object_get(p, "price");
         if (cap == NULL && price == NULL) {
             ERR(pfield, "expected \"capacity\", \"price\" or both");
             return NULL;
@@ -433,8 +440,6 @@ trace__import_price_json(JsonSource *src, const TraceImportOptions *options, GEr
     for (guint k = 0; k < keys->len; k++) {
         key = keys->pdata[k];
         value = json_object_get(root, key);
-        if (options->key != NULL && strcmp(options->key, key) != 0)
-            continue;
         if (!json_is_array(value) || json_array_size(value) == 0) {
             g_autofree char *got = json_describe(value);
             ERR(key, "expected a non-empty array of prices, got %s", got);

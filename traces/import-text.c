@@ -119,8 +119,10 @@ __expect_fields(GError **error, const char *path, const CsvLine *l, guint n, con
 {
     if (l->fields->len == n)
         return TRUE;
-    __line_error(error, path, l, MIN(l->fields->len, n) ? MIN(l->fields->len, n) - 1 : 0, "line",
-                 "expected %u comma-separated fields (%s), got %u", n, layout, l->fields->len);
+    /* Point at the first field too many, or at the last one there is. */
+    guint at = l->fields->len > n ? n : l->fields->len - 1;
+    __line_error(error, path, l, at, "line", "expected %u comma-separated fields (%s), got %u", n,
+                 layout, l->fields->len);
     return FALSE;
 }
 
@@ -147,6 +149,8 @@ typedef struct {
     gint64 last;
     gint64 rows;
     int first_line;
+    int first_column; /* of time_s in the first row */
+    int second_line;
 } CsvPool;
 
 TraceSet *
@@ -221,6 +225,7 @@ trace__import_csv(const char *path, const char *text, const TraceImportOptions *
             cp->pool->has_capacity = c_cap >= 0;
             cp->pool->has_price = c_price >= 0;
             cp->first_line = row.line;
+            cp->first_column = __column(&row, c_time);
             trace_set_add(set, cp->pool);
             g_hash_table_insert(by_name, cp->pool->name, cp);
         }
@@ -243,12 +248,13 @@ trace__import_csv(const char *path, const char *text, const TraceImportOptions *
                 break;
             }
             cp->pool->gap = t - cp->first;
+            cp->second_line = row.line;
         } else if (t - cp->last != cp->pool->gap) {
             __line_error(error, path, &row, c_time, "time_s",
-                         "mixed gaps: expected %g (rows %g s apart, as lines %d and after set), "
+                         "mixed gaps: expected %g (rows %g s apart, as lines %d and %d set), "
                          "got %s",
                          (double)(cp->last + cp->pool->gap) / 1e6, (double)cp->pool->gap / 1e6,
-                         cp->first_line, __field(&row, c_time));
+                         cp->first_line, cp->second_line, __field(&row, c_time));
             ok = FALSE;
             break;
         }
@@ -290,9 +296,9 @@ trace__import_csv(const char *path, const char *text, const TraceImportOptions *
         CsvPool *cp = g_hash_table_lookup(by_name, pool->name);
         if (cp->rows < 2) {
             g_set_error(error, TRACE_ERROR, TRACE_ERROR_INVALID,
-                        "%s:%d:1: time_s: pool '%s' has one row; a tick series needs two to "
+                        "%s:%d:%d: time_s: pool '%s' has one row; a tick series needs two to "
                         "know its gap",
-                        path, cp->first_line, pool->name);
+                        path, cp->first_line, cp->first_column, pool->name);
             return NULL;
         }
         pool->span = pool->gap * cp->rows;
@@ -659,8 +665,11 @@ trace__detect_text(const char *text)
     const char *end = strchr(p, '\n');
     g_autofree char *first = end ? g_strndup(p, end - p) : g_strdup(p);
     g_strchomp(first);
-    if (g_str_has_prefix(first, "time_s") || strstr(first, "time_s,") != NULL)
-        return "csv";
+    /* The documented CSV names its columns; time_s may stand anywhere in the header. */
+    g_auto(GStrv) columns = g_strsplit(first, ",", -1);
+    for (guint i = 0; columns[i] != NULL; i++)
+        if (strcmp(g_strstrip(columns[i]), "time_s") == 0)
+            return "csv";
     if (g_regex_match(events, first, 0, NULL))
         return "events";
     if (g_regex_match(counts, first, 0, NULL))

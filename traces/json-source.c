@@ -1,17 +1,21 @@
 /* spotlab: JSON documents that remember where their values are (see json-source.h). */
 #include "json-source.h"
 
+#include "util.h"
+
 #include <string.h>
 
 JsonSource *
-json_source_load(const char *path, gboolean reject_duplicates, GQuark domain, int code_io,
-                 int code_parse, GError **error)
+json_source_load(const char *path, gboolean reject_duplicates, const char *expected,
+                 GQuark domain, int code_io, int code_parse, GError **error)
 {
-    g_autoptr(GError) local = NULL;
     g_autofree char *text = NULL;
     gsize len = 0;
-    if (!g_file_get_contents(path, &text, &len, &local)) {
-        g_set_error(error, domain, code_io, "%s: cannot read: %s", path, local->message);
+    if (!spotlab_read_file(path, &text, &len, domain, code_io, error))
+        return NULL;
+    if (spotlab_is_blank(text, len)) {
+        g_set_error(error, domain, code_parse, "%s:1:1: the file is empty; expected %s", path,
+                    expected);
         return NULL;
     }
     json_error_t jerr;
@@ -206,9 +210,10 @@ __skip_value(Cursor *c, int depth)
     return TRUE;
 }
 
-/* Moves the cursor (at an object or array) onto the value for @step; FALSE when absent. */
+/* Moves the cursor (at an object or array) onto the value for @step; FALSE when absent. When
+ * @key_at is given, it receives the position of the key (for objects). */
 static gboolean
-__enter(Cursor *c, const PathStep *step)
+__enter(Cursor *c, const PathStep *step, gsize *key_at)
 {
     __skip_ws(c);
     if (c->pos >= c->len)
@@ -222,6 +227,7 @@ __enter(Cursor *c, const PathStep *step)
         for (;;) {
             __skip_ws(c);
             g_string_truncate(key, 0);
+            gsize key_pos = c->pos;
             if (!__read_string(c, key))
                 break;
             __skip_ws(c);
@@ -229,8 +235,11 @@ __enter(Cursor *c, const PathStep *step)
                 break;
             c->pos++;
             __skip_ws(c);
-            if (strcmp(key->str, step->key) == 0)
+            if (strcmp(key->str, step->key) == 0) {
+                if (key_at != NULL)
+                    *key_at = key_pos;
                 return TRUE;
+            }
             if (!__skip_value(c, 0))
                 break;
             __skip_ws(c);
@@ -260,8 +269,8 @@ __enter(Cursor *c, const PathStep *step)
     return FALSE;
 }
 
-gboolean
-json_source_locate(const JsonSource *src, const char *field, int *line, int *column)
+static gboolean
+__locate(const JsonSource *src, const char *field, gboolean at_key, int *line, int *column)
 {
     g_return_val_if_fail(src != NULL, FALSE);
     *line = 1;
@@ -272,9 +281,14 @@ json_source_locate(const JsonSource *src, const char *field, int *line, int *col
         g_autoptr(GArray) steps = __parse_field(field);
         if (steps == NULL)
             return FALSE;
-        for (guint i = 0; i < steps->len; i++)
-            if (!__enter(&c, &g_array_index(steps, PathStep, i)))
+        for (guint i = 0; i < steps->len; i++) {
+            gsize key_at = G_MAXSIZE;
+            gboolean last = i + 1 == steps->len;
+            if (!__enter(&c, &g_array_index(steps, PathStep, i), last && at_key ? &key_at : NULL))
                 break;
+            if (key_at != G_MAXSIZE)
+                c.pos = key_at;
+        }
     }
     for (gsize i = 0; i < c.pos; i++) {
         if (src->text[i] == '\n') {
@@ -285,6 +299,45 @@ json_source_locate(const JsonSource *src, const char *field, int *line, int *col
         }
     }
     return TRUE;
+}
+
+gboolean
+json_source_locate(const JsonSource *src, const char *field, int *line, int *column)
+{
+    return __locate(src, field, FALSE, line, column);
+}
+
+gboolean
+json_source_locate_key(const JsonSource *src, const char *field, int *line, int *column)
+{
+    return __locate(src, field, TRUE, line, column);
+}
+
+static void
+__set_error(const JsonSource *src, GError **error, GQuark domain, int code, const char *field,
+            gboolean at_key, const char *format, va_list ap) G_GNUC_PRINTF(7, 0);
+
+static void
+__set_error(const JsonSource *src, GError **error, GQuark domain, int code, const char *field,
+            gboolean at_key, const char *format, va_list ap)
+{
+    g_autofree char *msg = g_strdup_vprintf(format, ap);
+    int line = 1, column = 1;
+    __locate(src, field, at_key, &line, &column);
+    if (field != NULL && *field != '\0')
+        g_set_error(error, domain, code, "%s:%d:%d: %s: %s", src->path, line, column, field, msg);
+    else
+        g_set_error(error, domain, code, "%s:%d:%d: %s", src->path, line, column, msg);
+}
+
+void
+json_source_set_key_error(const JsonSource *src, GError **error, GQuark domain, int code,
+                          const char *field, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    __set_error(src, error, domain, code, field, TRUE, format, ap);
+    va_end(ap);
 }
 
 void
@@ -301,13 +354,7 @@ void
 json_source_set_error_valist(const JsonSource *src, GError **error, GQuark domain, int code,
                              const char *field, const char *format, va_list ap)
 {
-    g_autofree char *msg = g_strdup_vprintf(format, ap);
-    int line = 1, column = 1;
-    json_source_locate(src, field, &line, &column);
-    if (field != NULL && *field != '\0')
-        g_set_error(error, domain, code, "%s:%d:%d: %s: %s", src->path, line, column, field, msg);
-    else
-        g_set_error(error, domain, code, "%s:%d:%d: %s", src->path, line, column, msg);
+    __set_error(src, error, domain, code, field, FALSE, format, ap);
 }
 
 const char *
@@ -348,8 +395,10 @@ json_describe(const json_t *value)
     }
     case JSON_INTEGER:
         return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
-    case JSON_REAL:
-        return g_strdup_printf("%.17g", json_real_value(value));
+    case JSON_REAL: {
+        char buf[32];
+        return g_strdup(spotlab_format_double(buf, sizeof buf, json_real_value(value)));
+    }
     case JSON_TRUE:
         return g_strdup("true");
     case JSON_FALSE:
@@ -360,6 +409,6 @@ json_describe(const json_t *value)
         return g_strdup("an object");
     case JSON_ARRAY:
     default:
-        return g_strdup("an array");
+        return g_strdup(json_array_size(value) == 0 ? "an empty list" : "an array");
     }
 }

@@ -27,11 +27,13 @@ typedef struct {
 /**
  * json_source_load:
  * Reads and parses @path. Duplicate object keys are rejected when @reject_duplicates.
+ * @expected describes what the file should hold, for the message about an empty file ("a
+ * scenario object").
  * Returns: (transfer full): the document, or NULL with @error set in @domain/@code_parse (syntax
- * errors, with line and column) or @domain/@code_io (unreadable file).
+ * errors, with line and column; an empty file) or @domain/@code_io (unreadable file).
  */
-JsonSource *json_source_load(const char *path, gboolean reject_duplicates, GQuark domain,
-                             int code_io, int code_parse, GError **error);
+JsonSource *json_source_load(const char *path, gboolean reject_duplicates, const char *expected,
+                             GQuark domain, int code_io, int code_parse, GError **error);
 
 void json_source_free(JsonSource *src);
 
@@ -43,11 +45,23 @@ void json_source_free(JsonSource *src);
 gboolean json_source_locate(const JsonSource *src, const char *field, int *line, int *column);
 
 /**
+ * json_source_locate_key:
+ * As json_source_locate(), but for the last step of @field, a key, finds the key itself rather
+ * than its value: where "unknown key" errors should point.
+ */
+gboolean json_source_locate_key(const JsonSource *src, const char *field, int *line,
+                                int *column);
+
+/**
  * json_source_set_error:
  * Sets @error to "PATH:LINE:COL: FIELD: MESSAGE", locating @field in the text.
  */
 void json_source_set_error(const JsonSource *src, GError **error, GQuark domain, int code,
                            const char *field, const char *format, ...) G_GNUC_PRINTF(6, 7);
+
+/* As json_source_set_error(), pointing at the key of @field rather than its value. */
+void json_source_set_key_error(const JsonSource *src, GError **error, GQuark domain, int code,
+                               const char *field, const char *format, ...) G_GNUC_PRINTF(6, 7);
 
 /* As json_source_set_error(), with a va_list. */
 void json_source_set_error_valist(const JsonSource *src, GError **error, GQuark domain, int code,
@@ -55,7 +69,8 @@ void json_source_set_error_valist(const JsonSource *src, GError **error, GQuark 
     G_GNUC_PRINTF(6, 0);
 
 /* A short human description of a JSON value for "got ..." in messages: the value itself for
- * scalars (strings quoted and shortened), "an object" or "an array" otherwise. Free with g_free. */
+ * scalars (strings quoted and shortened, numbers as written: -3.9, not -3.8999999999999999),
+ * "an object", "an empty list" or "an array" otherwise. Free with g_free. */
 char *json_describe(const json_t *value);
 
 /* The name of a JSON type with its article: "a string", "a number", "an object"... */

@@ -201,7 +201,9 @@ trace_pool_stats(const TracePool *pool, guint threshold, TracePoolStats *stats)
         gint64 up = 0;
         gboolean was_up = FALSE;
         double cap_max = 0;
-        for (gsize i = 0; i < c->n; i++) {
+        /* A change point after the span lies outside the recording; one at its very end (a
+         * log's last event) holds for no time but still happened. */
+        for (gsize i = 0; i < c->n && c->time[i] <= pool->span; i++) {
             gint64 end = i + 1 < c->n ? c->time[i + 1] : pool->span;
             if (end > pool->span)
                 end = pool->span;
@@ -228,7 +230,7 @@ trace_pool_stats(const TracePool *pool, guint threshold, TracePoolStats *stats)
         double weighted = 0;
         stats->price_min = INFINITY;
         stats->price_max = -INFINITY;
-        for (gsize i = 0; i < p->n; i++) {
+        for (gsize i = 0; i < p->n && p->time[i] <= pool->span; i++) {
             gint64 end = i + 1 < p->n ? p->time[i + 1] : pool->span;
             if (end > pool->span)
                 end = pool->span;

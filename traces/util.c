@@ -71,6 +71,49 @@ spotlab_file_replace(const char *path, const char *data, gsize len, GError **err
     return TRUE;
 }
 
+gboolean
+spotlab_read_file(const char *path, char **contents, gsize *length, GQuark domain, int code,
+                  GError **error)
+{
+    /* GLib's own message names the file a second time; users need it once, with the reason. */
+    int fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) {
+        int err = errno;
+        g_set_error(error, domain, code, "%s: cannot read: %s", path, g_strerror(err));
+        return FALSE;
+    }
+    GString *buf = g_string_new(NULL);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            g_string_free(buf, TRUE);
+            g_set_error(error, domain, code, "%s: cannot read: %s", path, g_strerror(err));
+            return FALSE;
+        }
+        if (n == 0)
+            break;
+        g_string_append_len(buf, chunk, n);
+    }
+    close(fd);
+    *length = buf->len;
+    *contents = g_string_free(buf, FALSE);
+    return TRUE;
+}
+
+gboolean
+spotlab_is_blank(const char *text, gsize length)
+{
+    for (gsize i = 0; i < length; i++)
+        if (!g_ascii_isspace(text[i]))
+            return FALSE;
+    return TRUE;
+}
+
 const char *
 spotlab_format_double(char *buf, gsize size, double value)
 {

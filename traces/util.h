@@ -21,6 +21,17 @@ G_BEGIN_DECLS
  */
 gboolean spotlab_file_replace(const char *path, const char *data, gsize len, GError **error);
 
+/**
+ * spotlab_read_file:
+ * Reads all of @path into a NUL-terminated buffer (free with g_free).
+ * Returns: FALSE with @error in @domain/@code, "PATH: cannot read: REASON", on failure.
+ */
+gboolean spotlab_read_file(const char *path, char **contents, gsize *length, GQuark domain,
+                           int code, GError **error);
+
+/* Whether @text holds nothing but white space. */
+gboolean spotlab_is_blank(const char *text, gsize length);
+
 /* Formats @value with the fewest significant digits (up to 17) that read back exactly, in the
  * C locale: 0.1 -> "0.1", 82.52543396 -> "82.52543396". Writes into @buf (at least 32 bytes). */
 const char *spotlab_format_double(char *buf, gsize size, double value);
