@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "run.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -36,6 +37,37 @@ __progress(gsize done, gsize total, gpointer user_data)
     fflush(stderr);
 }
 
+/* Checks before the simulation, which may take minutes, that the results can be written where
+ * -o says: into a folder that exists, and not over the scenario itself. */
+static gboolean
+__check_output(const char *output, const char *scenario)
+{
+    if (*output == '\0') {
+        fprintf(stderr, "spotlab run: --output: expected a file name, got an empty one\n");
+        return FALSE;
+    }
+    g_autofree char *dir = g_path_get_dirname(output);
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        fprintf(stderr, "spotlab run: --output: cannot write %s: the folder %s does not exist\n",
+                output, dir);
+        return FALSE;
+    }
+    if (g_file_test(output, G_FILE_TEST_IS_DIR)) {
+        fprintf(stderr, "spotlab run: --output: %s is a folder; expected a file name\n", output);
+        return FALSE;
+    }
+    GStatBuf out_st, sc_st;
+    if (g_stat(output, &out_st) == 0 && g_stat(scenario, &sc_st) == 0 &&
+        out_st.st_dev == sc_st.st_dev && out_st.st_ino == sc_st.st_ino) {
+        fprintf(stderr,
+                "spotlab run: --output: %s is the scenario file; expected another file for "
+                "the results\n",
+                output);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 int
 cmd_run(int argc, char **argv)
 {
@@ -50,8 +82,8 @@ cmd_run(int argc, char **argv)
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print no table and no progress", NULL},
         {NULL},
     };
-    if (!cmd_parse_options("run", "SCENARIO", "Simulate SCENARIO and compare its policies.", entries,
-                           &argc, &argv))
+    if (!cmd_parse_options("run", "SCENARIO", "Simulate SCENARIO and compare its policies.",
+                           entries, &argc, &argv))
         return SPOTLAB_EXIT_USAGE;
     if (argc != 2) {
         fprintf(stderr, "spotlab run: expected one SCENARIO file, got %d\n"
@@ -63,6 +95,9 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "spotlab run: --threads: expected a number >= 0, got %d\n", threads);
         return SPOTLAB_EXIT_USAGE;
     }
+
+    if (output != NULL && !__check_output(output, argv[1]))
+        return SPOTLAB_EXIT_USAGE;
 
     g_autoptr(GError) error = NULL;
     g_autoptr(Scenario) scenario = scenario_load(argv[1], &error);

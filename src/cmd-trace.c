@@ -154,8 +154,9 @@ __trace_info(int argc, char **argv)
             FMT(lost, "%.0f", p->has_capacity ? st.instances_lost : (double)NAN);
             char **row = g_new0(char *, 9);
             row[0] = g_strdup(p->name);
-            row[1] = g_strdup_printf("%-7s %9s %7s %7s %6s %7s %9s", trace_cloud_to_string(p->cloud),
-                                     span, gap, avail, interr, lost, mtbi);
+            row[1] =
+                g_strdup_printf("%-7s %9s %7s %7s %6s %7s %9s", trace_cloud_to_string(p->cloud),
+                                span, gap, avail, interr, lost, mtbi);
             row[2] = p->has_price ? g_strdup_printf("%s/%s/%s", pmin, pmean, pmax) : g_strdup("-");
             row[3] = g_strdup(od);
             g_ptr_array_add(rows, row);
@@ -305,7 +306,8 @@ __per_pool(const char *option, const char *list, guint n, gboolean duration, dou
     g_auto(GStrv) parts = g_strsplit(list, ",", -1);
     guint len = g_strv_length(parts);
     if (len != 1 && len != n) {
-        fprintf(stderr, "spotlab trace synth: --%s: expected one value or one per pool (%u), got %u\n",
+        fprintf(stderr,
+                "spotlab trace synth: --%s: expected one value or one per pool (%u), got %u\n",
                 option, n, len);
         return FALSE;
     }
@@ -376,8 +378,15 @@ __trace_synth(int argc, char **argv)
         fprintf(stderr, "spotlab trace synth: expected -o OUTPUT and no other arguments\n");
         return SPOTLAB_EXIT_USAGE;
     }
-    if (pools < 1 || pools > 10000 || seed < 0) {
-        fprintf(stderr, "spotlab trace synth: --pools: expected 1 to 10000; --seed: >= 0\n");
+    if (pools < 1 || pools > 10000) {
+        fprintf(stderr, "spotlab trace synth: --pools: expected a number from 1 to 10000, got %d\n",
+                pools);
+        return SPOTLAB_EXIT_USAGE;
+    }
+    if (seed < 0) {
+        fprintf(stderr,
+                "spotlab trace synth: --seed: expected a number >= 0, got %" G_GINT64_FORMAT "\n",
+                seed);
         return SPOTLAB_EXIT_USAGE;
     }
     g_autofree double *rates = g_new(double, pools);

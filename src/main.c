@@ -12,7 +12,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"run", cmd_run, "simulate a scenario and report what each policy cost"},
-    {"trace", cmd_trace, "inspect and convert trace files (trace info, trace convert)"},
+    {"trace", cmd_trace, "inspect, convert and make traces (info, convert, synth, formats)"},
 };
 
 static void

@@ -128,7 +128,10 @@ __check_keys(Ctx *ctx, json_t *obj, const char *field, const char *const *allowe
         if (!ok) {
             g_autofree char *f = *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
             g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-            return FAIL(ctx, f, "unknown key; expected one of: %s", list);
+            json_source_set_key_error(ctx->src, ctx->error, SCENARIO_ERROR,
+                                      SCENARIO_ERROR_INVALID, f,
+                                      "unknown key; expected one of: %s", list);
+            return FALSE;
         }
     }
     return TRUE;
@@ -162,8 +165,13 @@ __duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean r
         return TRUE;
     }
     double s;
+    gboolean negative = FALSE;
     if (json_is_number(v)) {
         s = json_number_value(v);
+    } else if (json_is_string(v) && json_string_value(v)[0] == '-' &&
+               scenario_parse_duration(json_string_value(v) + 1, &s)) {
+        /* "-5h" reads as a duration; what is wrong with it is the sign, so say that. */
+        negative = s > 0;
     } else if (!json_is_string(v) || !scenario_parse_duration(json_string_value(v), &s)) {
         g_autofree char *got = json_describe(v);
         return FAIL(ctx, f,
@@ -171,7 +179,7 @@ __duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean r
                     "seconds, got %s",
                     got);
     }
-    if (!isfinite(s) || s < 0 || (positive && s == 0)) {
+    if (negative || !isfinite(s) || s < 0 || (positive && s == 0)) {
         g_autofree char *got = json_describe(v);
         return FAIL(ctx, f, "expected a duration %s, got %s", positive ? "> 0" : ">= 0", got);
     }
@@ -232,8 +240,9 @@ __uint(Ctx *ctx, json_t *obj, const char *field, const char *key, guint64 min, g
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
         (guint64)json_integer_value(v) < min || (guint64)json_integer_value(v) > max) {
         g_autofree char *got = json_describe(v);
-        return FAIL(ctx, f, "expected a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
-                            ", got %s",
+        return FAIL(ctx, f,
+                    "expected a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+                    ", got %s",
                     min, max, got);
     }
     *out = (guint64)json_integer_value(v);
@@ -337,14 +346,21 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
     json_t *pools = json_object_get(entry, "pools");
     g_autofree char *f_pools = __join(field, "pools");
     if (pools != NULL) {
-        if (!json_is_array(pools) || json_array_size(pools) == 0)
-            return FAIL(ctx, f_pools, "expected a non-empty list of pool names");
+        if (!json_is_array(pools) || json_array_size(pools) == 0) {
+            g_autofree char *got = json_describe(pools);
+            return FAIL(ctx, f_pools, "expected a non-empty list of pool names, got %s", got);
+        }
         for (gsize k = 0; k < json_array_size(pools); k++) {
-            if (!json_is_string(json_array_get(pools, k))) {
-                g_autofree char *fk = g_strdup_printf("%s[%zu]", f_pools, k);
-                g_autofree char *got = json_describe(json_array_get(pools, k));
+            json_t *v = json_array_get(pools, k);
+            g_autofree char *fk = g_strdup_printf("%s[%zu]", f_pools, k);
+            if (!json_is_string(v)) {
+                g_autofree char *got = json_describe(v);
                 return FAIL(ctx, fk, "expected a pool name, got %s", got);
             }
+            for (gsize j = 0; j < k; j++)
+                if (strcmp(json_string_value(json_array_get(pools, j)), json_string_value(v)) == 0)
+                    return FAIL(ctx, fk, "\"%s\" is listed twice; each pool may appear once",
+                                json_string_value(v));
         }
     }
 
@@ -478,8 +494,11 @@ __load_windows(Ctx *ctx, Scenario *sc, json_t *windows)
                                     "offsets in hours) and \"random\" (a number of windows)");
     const double D = sc->job.deadline;
     if (starts != NULL) {
-        if (!json_is_array(starts) || json_array_size(starts) == 0)
-            return FAIL(ctx, "windows.start_hours", "expected a non-empty list of hours");
+        if (!json_is_array(starts) || json_array_size(starts) == 0) {
+            g_autofree char *got = json_describe(starts);
+            return FAIL(ctx, "windows.start_hours",
+                        "expected a non-empty list of start offsets in hours, got %s", got);
+        }
         for (gsize i = 0; i < json_array_size(starts); i++) {
             json_t *v = json_array_get(starts, i);
             g_autofree char *f = g_strdup_printf("windows.start_hours[%zu]", i);
@@ -491,9 +510,15 @@ __load_windows(Ctx *ctx, Scenario *sc, json_t *windows)
             double h = json_number_value(v);
             for (guint p = 0; p < sc->pools->len; p++) {
                 ScenarioPool *sp = sc->pools->pdata[p];
-                ScenarioWindow w = {h, sim_tick_start_index(h, sp->tick.gap)};
-                double end = (double)w.start * sp->tick.gap + D;
                 double span = (double)sp->tick.n * sp->tick.gap;
+                /* Checked before the start becomes a tick index: an offset like 1e30 h has no
+                 * index, and converting it would start the window at some other tick. */
+                double end = h * 3600 + D;
+                ScenarioWindow w = {h, 0};
+                if (end <= span + 1e-6) {
+                    w.start = sim_tick_start_index(h, sp->tick.gap);
+                    end = (double)w.start * sp->tick.gap + D;
+                }
                 if (end > span + 1e-6)
                     return FAIL(ctx, f,
                                 "the window from %g h to its deadline at %g h runs past the end "
@@ -537,15 +562,18 @@ scenario_load(const char *path, GError **error)
     static const char *const keys[] = {"name", "description", "model", "seed", "traces",
                                        "job",  "policies",    "windows", NULL};
     static const char *const job_keys[] = {"work", "deadline", "restart_overhead", NULL};
-    g_autoptr(JsonSource) src =
-        json_source_load(path, TRUE, SCENARIO_ERROR, SCENARIO_ERROR_IO, SCENARIO_ERROR_PARSE,
-                         error);
+    g_autoptr(JsonSource) src = json_source_load(
+        path, TRUE,
+        "a scenario object { \"traces\": ..., \"job\": ..., \"policies\": ..., \"windows\": ... }",
+        SCENARIO_ERROR, SCENARIO_ERROR_IO, SCENARIO_ERROR_PARSE, error);
     if (src == NULL)
         return NULL;
     Ctx ctx_ = {src, error}, *ctx = &ctx_;
     json_t *root = src->root;
     if (!json_is_object(root)) {
-        FAIL(ctx, NULL, "expected a scenario object { \"traces\": ..., \"job\": ... }");
+        g_autofree char *got = json_describe(root);
+        FAIL(ctx, NULL, "expected a scenario object { \"traces\": ..., \"job\": ... }, got %s",
+             got);
         return NULL;
     }
     if (!__check_keys(ctx, root, "", keys))

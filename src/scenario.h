@@ -73,7 +73,7 @@ gsize scenario_n_windows(const Scenario *scenario);
  * scenario_parse_duration:
  * Parses "43.2h", "12m", "1h30m", "720s", "500ms", "2d" (units ms, s, m or min, h, d, w; parts
  * add up) into seconds.
- * Returns: FALSE for anything else, with @expected describing what would have been right.
+ * Returns: FALSE for anything else.
  */
 gboolean scenario_parse_duration(const char *text, double *seconds);
 
