@@ -1,0 +1,134 @@
+/* Every committed scenario loads and runs, and the example built on the published runs gives the
+ * published uniform-progress costs through the same path `spotlab run` takes (scenario loader,
+ * importers, runner), not only through the library calls of tests/conformance. */
+#include "run.h"
+#include "test-util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char *
+__scenarios_dir(void)
+{
+    g_autofree char *data = test_data_path("");
+    return g_build_filename(data, "..", "..", "scenarios", NULL);
+}
+
+/* The examples run only in the 'examples' test: they replay weeks of real traces, which takes
+ * seconds, too long for the valgrind setup (.ci/test leaves that suite out there). */
+static gboolean run_examples;
+
+static void
+__load_and_run(const char *path, gboolean run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Scenario) sc = scenario_load(path, &error);
+    if (sc == NULL)
+        fprintf(stderr, "%s\n", error->message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT(sc->n_policies > 0);
+    CU_ASSERT(scenario_n_windows(sc) > 0);
+    if (!run)
+        return;
+    g_autoptr(RunResults) res = run_scenario(sc, 2, NULL, NULL);
+    CU_ASSERT_EQUAL(res->windows->len, scenario_n_windows(sc));
+    for (guint k = 0; k < res->n_policies; k++) {
+        const RunPolicySummary *s = &res->policies[k];
+        CU_ASSERT_EQUAL(s->cost.n, res->windows->len);
+        CU_ASSERT(s->cost.min >= 0);
+        if (s->policy == SIM_TICK_ON_DEMAND)
+            CU_ASSERT_DOUBLE_EQUAL(s->total_savings, 0, 1e-9);
+    }
+}
+
+static void
+test_quickstart(void)
+{
+    g_autofree char *dir = __scenarios_dir();
+    g_autofree char *path = g_build_filename(dir, "quickstart.json", NULL);
+    __load_and_run(path, TRUE);
+}
+
+static void
+test_examples(void)
+{
+    if (test_shared_dir() == NULL) {
+        printf("\n  skipped: the examples read real traces from ../shared, which is absent\n");
+        return;
+    }
+    g_autofree char *dir = __scenarios_dir();
+    g_autofree char *examples = g_build_filename(dir, "examples", NULL);
+    g_autoptr(GDir) d = g_dir_open(examples, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    guint n = 0;
+    const char *name;
+    while ((name = g_dir_read_name(d)) != NULL) {
+        if (!g_str_has_suffix(name, ".json"))
+            continue;
+        g_autofree char *path = g_build_filename(examples, name, NULL);
+        __load_and_run(path, run_examples);
+        n++;
+    }
+    CU_ASSERT(n >= 3);
+}
+
+static void
+test_published_example(void)
+{
+    if (!run_examples)
+        return;
+    if (test_shared_dir() == NULL) {
+        printf("\n  skipped: ../shared is absent\n");
+        return;
+    }
+    g_autofree char *dir = __scenarios_dir();
+    g_autofree char *path = g_build_filename(dir, "examples", "gcp-h100-published.json", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Scenario) sc = scenario_load(path, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    g_autoptr(RunResults) res = run_scenario(sc, 1, NULL, NULL);
+
+    g_autofree char *csv = test_shared_path("validation/uniform-progress-h100.csv");
+    g_autofree char *text = NULL;
+    CU_ASSERT_FATAL(g_file_get_contents(csv, &text, NULL, NULL));
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    guint matched = 0;
+    for (guint i = 1; lines[i] != NULL; i++) {
+        g_auto(GStrv) f = g_strsplit(g_strstrip(lines[i]), ",", -1);
+        if (g_strv_length(f) != 6)
+            continue;
+        /* The pool is named after the folder of its full.json. */
+        g_autofree char *folder = g_path_get_dirname(f[0]);
+        g_autofree char *pool = g_path_get_basename(folder);
+        double start = g_ascii_strtod(f[1], NULL), expected = g_ascii_strtod(f[5], NULL);
+        for (guint w = 0; w < res->windows->len; w++) {
+            const RunWindow *rw = &g_array_index(res->windows, RunWindow, w);
+            if (strcmp(rw->pool->pool->name, pool) != 0 || rw->window->start_hours != start)
+                continue;
+            double cost = rw->by_policy[SIM_TICK_UNIFORM_PROGRESS].cost;
+            CU_ASSERT(fabs(cost - expected) <= 1e-6 * expected);
+            /* The optimum never costs more, and meets the deadline. */
+            CU_ASSERT(rw->by_policy[SIM_TICK_OFFLINE_OPTIMAL].cost <= cost + 1e-9);
+            CU_ASSERT(rw->by_policy[SIM_TICK_OFFLINE_OPTIMAL].deadline_met);
+            matched++;
+        }
+    }
+    CU_ASSERT_EQUAL(matched, 78);
+}
+
+int
+main(int argc, char **argv)
+{
+    run_examples = argc > 1 && strcmp(argv[1], "--run-examples") == 0;
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("scenarios", NULL, NULL);
+    if (run_examples) {
+        CU_add_test(s, "every example loads and runs", test_examples);
+        CU_add_test(s, "the published example gives the published costs",
+                    test_published_example);
+    } else {
+        CU_add_test(s, "the quickstart loads and runs", test_quickstart);
+        CU_add_test(s, "every example loads", test_examples);
+    }
+    return test_run_all();
+}
