@@ -23,7 +23,7 @@ G_BEGIN_DECLS
 /* Microseconds since the scenario start. */
 typedef gint64 SimTime;
 
-#define SIM_TIME_NEVER G_MAXINT64
+#define SIM_TIME_NEVER   G_MAXINT64
 #define SIM_USEC_PER_SEC G_GINT64_CONSTANT(1000000)
 
 /* A handle to a scheduled event; 0 is never a valid handle. */
@@ -70,8 +70,8 @@ SimEventId sim_engine_schedule(SimEngine *engine, SimTime at, int priority, SimE
  * sim_engine_schedule_in:
  * As sim_engine_schedule() at sim_engine_now() + @delay (@delay >= 0).
  */
-SimEventId sim_engine_schedule_in(SimEngine *engine, SimTime delay, int priority,
-                                  SimEventFunc func, gpointer user_data);
+SimEventId sim_engine_schedule_in(SimEngine *engine, SimTime delay, int priority, SimEventFunc func,
+                                  gpointer user_data);
 
 /**
  * sim_engine_cancel:

@@ -49,11 +49,11 @@ gboolean sim_tick_policy_from_name(const char *name, SimTickPolicy *policy);
 
 /* One pool sampled on its tick grid. Arrays are borrowed and hold @n ticks. */
 typedef struct {
-    double gap;           /* seconds per tick, > 0 */
-    gsize n;              /* ticks recorded; past them spot is unavailable */
-    const guint8 *avail;  /* 1 when spot capacity can be had during tick i */
-    const double *price;  /* spot USD per hour during tick i */
-    double od_price;      /* on-demand USD per hour */
+    double gap;          /* seconds per tick, > 0 */
+    gsize n;             /* ticks recorded; past them spot is unavailable */
+    const guint8 *avail; /* 1 when spot capacity can be had during tick i */
+    const double *price; /* spot USD per hour during tick i */
+    double od_price;     /* on-demand USD per hour */
 } SimTickTrace;
 
 typedef struct {
@@ -63,7 +63,7 @@ typedef struct {
 } SimTickJob;
 
 typedef struct {
-    double cost;         /* USD: spot_cost + od_cost */
+    double cost; /* USD: spot_cost + od_cost */
     double spot_cost;
     double od_cost;
     double spot_hours;   /* paid hours on spot */

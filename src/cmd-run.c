@@ -86,8 +86,9 @@ cmd_run(int argc, char **argv)
                            entries, &argc, &argv))
         return SPOTLAB_EXIT_USAGE;
     if (argc != 2) {
-        fprintf(stderr, "spotlab run: expected one SCENARIO file, got %d\n"
-                        "Usage: spotlab run SCENARIO [-o RESULTS.json]\n",
+        fprintf(stderr,
+                "spotlab run: expected one SCENARIO file, got %d\n"
+                "Usage: spotlab run SCENARIO [-o RESULTS.json]\n",
                 argc - 1);
         return SPOTLAB_EXIT_USAGE;
     }
@@ -107,8 +108,8 @@ cmd_run(int argc, char **argv)
     }
     gint64 started = g_get_monotonic_time();
     gboolean show_progress = !quiet && isatty(STDERR_FILENO);
-    g_autoptr(RunResults) results = run_scenario(scenario, (guint)threads,
-                                                 show_progress ? __progress : NULL, &started);
+    g_autoptr(RunResults) results =
+        run_scenario(scenario, (guint)threads, show_progress ? __progress : NULL, &started);
     if (output != NULL && !run_results_write(results, output, &error)) {
         fprintf(stderr, "spotlab: %s\n", error->message);
         return SPOTLAB_EXIT_USAGE;

@@ -28,17 +28,20 @@ __read_options_clear(ReadOptions *o)
     g_free(o->key);
 }
 
+/* A table reads better aligned by hand. */
+/* clang-format off */
 #define READ_OPTION_ENTRIES(o)                                                                 \
     {"format", 'f', 0, G_OPTION_ARG_STRING, &(o).format,                                       \
      "The file format (default: detected; see 'spotlab trace formats')", "FORMAT"},            \
-        {"convention", 'c', 0, G_OPTION_ARG_STRING, &(o).convention,                           \
-         "What 1 means in tick arrays and probe logs: availability or preempted", "CONV"},     \
-        {"time-unit", 0, 0, G_OPTION_ARG_STRING, &(o).time_unit,                               \
-         "Unit of the times in step-csv files: s or h", "UNIT"},                               \
-        {"gap", 0, 0, G_OPTION_ARG_STRING, &(o).gap,                                           \
-         "Tick length of price-json files, like 195s", "DURATION"},                            \
-        {"key", 'k', 0, G_OPTION_ARG_STRING, &(o).key,                                         \
-         "Read only the pool of this name (or price-json key)", "NAME"}
+    {"convention", 'c', 0, G_OPTION_ARG_STRING, &(o).convention,                               \
+     "What 1 means in tick arrays and probe logs: availability or preempted", "CONV"},         \
+    {"time-unit", 0, 0, G_OPTION_ARG_STRING, &(o).time_unit,                                   \
+     "Unit of the times in step-csv files: s or h", "UNIT"},                                   \
+    {"gap", 0, 0, G_OPTION_ARG_STRING, &(o).gap,                                               \
+     "Tick length of price-json files, like 195s", "DURATION"},                                \
+    {"key", 'k', 0, G_OPTION_ARG_STRING, &(o).key,                                             \
+     "Read only the pool of this name (or price-json key)", "NAME"}
+/* clang-format on */
 
 static gboolean
 __import_options(const ReadOptions *o, TraceImportOptions *opts, const char *cmd)
@@ -53,9 +56,8 @@ __import_options(const ReadOptions *o, TraceImportOptions *opts, const char *cmd
         return FALSE;
     }
     if (o->convention != NULL && !trace_convention_from_string(o->convention, &opts->convention)) {
-        fprintf(stderr,
-                "spotlab %s: --convention: expected availability or preempted, got '%s'\n", cmd,
-                o->convention);
+        fprintf(stderr, "spotlab %s: --convention: expected availability or preempted, got '%s'\n",
+                cmd, o->convention);
         return FALSE;
     }
     if (o->time_unit != NULL) {
@@ -71,8 +73,7 @@ __import_options(const ReadOptions *o, TraceImportOptions *opts, const char *cmd
     }
     if (o->gap != NULL) {
         double s;
-        if (!scenario_parse_duration(o->gap, &s) || s <= 0 ||
-            !trace_seconds_to_us(s, &opts->gap)) {
+        if (!scenario_parse_duration(o->gap, &s) || s <= 0 || !trace_seconds_to_us(s, &opts->gap)) {
             fprintf(stderr, "spotlab %s: --gap: expected a duration like 195s or 10m, got '%s'\n",
                     cmd, o->gap);
             return FALSE;
@@ -82,7 +83,7 @@ __import_options(const ReadOptions *o, TraceImportOptions *opts, const char *cmd
 }
 
 /* Formats @v into the array @buf, or "-" when it is NaN (unknown). */
-#define FMT(buf, fmt, v)                                                                       \
+#define FMT(buf, fmt, v)                                                                           \
     (isnan(v) ? (void)g_strlcpy(buf, "-", sizeof buf) : (void)g_snprintf(buf, sizeof buf, fmt, v))
 
 static json_t *
@@ -162,23 +163,20 @@ __trace_info(int argc, char **argv)
             g_ptr_array_add(rows, row);
             name_width = MAX(name_width, (int)g_utf8_strlen(p->name, -1));
             json_array_append_new(
-                doc, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o, s:o, s:i, s:o, s:o, s:o, "
-                               "s:o, s:o, s:o, s:o, s:o, s:I}",
-                               "file", argv[i], "pool", p->name, "cloud",
-                               trace_cloud_to_string(p->cloud), "region", p->region, "zone",
-                               p->zone, "instance_type", p->instance_type, "span_hours",
-                               __num(st.span_hours), "gap_seconds",
-                               st.gap_seconds > 0 ? json_real(st.gap_seconds) : json_null(),
-                               "threshold", threshold, "availability", __num(st.availability),
-                               "interruptions",
-                               p->has_capacity ? json_integer(st.interruptions) : json_null(),
-                               "instances_lost",
-                               p->has_capacity ? json_real(st.instances_lost) : json_null(),
-                               "mtbi_hours", __num(st.mtbi_hours), "price_min",
-                               __num(st.price_min), "price_mean", __num(st.price_mean),
-                               "price_max", __num(st.price_max), "on_demand_price",
-                               __num(st.on_demand_price), "change_points",
-                               (json_int_t)st.change_points));
+                doc, json_pack(
+                         "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o, s:o, s:i, s:o, s:o, s:o, "
+                         "s:o, s:o, s:o, s:o, s:o, s:I}",
+                         "file", argv[i], "pool", p->name, "cloud", trace_cloud_to_string(p->cloud),
+                         "region", p->region, "zone", p->zone, "instance_type", p->instance_type,
+                         "span_hours", __num(st.span_hours), "gap_seconds",
+                         st.gap_seconds > 0 ? json_real(st.gap_seconds) : json_null(), "threshold",
+                         threshold, "availability", __num(st.availability), "interruptions",
+                         p->has_capacity ? json_integer(st.interruptions) : json_null(),
+                         "instances_lost",
+                         p->has_capacity ? json_real(st.instances_lost) : json_null(), "mtbi_hours",
+                         __num(st.mtbi_hours), "price_min", __num(st.price_min), "price_mean",
+                         __num(st.price_mean), "price_max", __num(st.price_max), "on_demand_price",
+                         __num(st.on_demand_price), "change_points", (json_int_t)st.change_points));
         }
     }
     GString *table = g_string_new(NULL);
@@ -212,8 +210,7 @@ static int
 __trace_convert(int argc, char **argv)
 {
     ReadOptions ro = {0};
-    g_autofree char *output = NULL, *prices = NULL, *prices_key = NULL, *od = NULL,
-                    *cloud = NULL;
+    g_autofree char *output = NULL, *prices = NULL, *prices_key = NULL, *od = NULL, *cloud = NULL;
     GOptionEntry entries[] = {
         READ_OPTION_ENTRIES(ro),
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -224,8 +221,7 @@ __trace_convert(int argc, char **argv)
          "The series of the price file to use", "KEY"},
         {"on-demand-price", 0, 0, G_OPTION_ARG_STRING, &od,
          "On-demand price to record, like '$3.06/h'", "PRICE"},
-        {"cloud", 0, 0, G_OPTION_ARG_STRING, &cloud, "Cloud to record: aws, gcp or azure",
-         "CLOUD"},
+        {"cloud", 0, 0, G_OPTION_ARG_STRING, &cloud, "Cloud to record: aws, gcp or azure", "CLOUD"},
         {NULL},
     };
     int status = SPOTLAB_EXIT_USAGE;
@@ -269,14 +265,14 @@ __trace_convert(int argc, char **argv)
             goto out;
         }
         if (trace_set_len(pset) != 1) {
-            fprintf(stderr, "spotlab trace convert: %s holds %u price series; pick one with "
-                            "--prices-key\n",
+            fprintf(stderr,
+                    "spotlab trace convert: %s holds %u price series; pick one with "
+                    "--prices-key\n",
                     prices, trace_set_len(pset));
             goto out;
         }
         for (guint k = 0; k < trace_set_len(set); k++) {
-            if (!trace_pool_apply_prices(trace_set_pool(set, k), trace_set_pool(pset, 0),
-                                         &error)) {
+            if (!trace_pool_apply_prices(trace_set_pool(set, k), trace_set_pool(pset, 0), &error)) {
                 fprintf(stderr, "spotlab: %s\n", error->message);
                 goto out;
             }
@@ -359,8 +355,8 @@ __trace_synth(int argc, char **argv)
          "Mean outage length, one value or one per pool (default 1h)", "D[,D...]"},
         {"weekend-factor", 0, 0, G_OPTION_ARG_DOUBLE, &weekend,
          "Rate multiplier on weekends (default 0.6: 40% fewer)", "F"},
-        {"on-demand-price", 0, 0, G_OPTION_ARG_STRING, &od,
-         "On-demand price (default $3.90/h)", "PRICE"},
+        {"on-demand-price", 0, 0, G_OPTION_ARG_STRING, &od, "On-demand price (default $3.90/h)",
+         "PRICE"},
         {"discount", 0, 0, G_OPTION_ARG_DOUBLE, &discount,
          "Spot discount against on demand (default 0.70)", "F"},
         {"offpeak-dip", 0, 0, G_OPTION_ARG_DOUBLE, &dip,
@@ -400,8 +396,9 @@ __trace_synth(int argc, char **argv)
         return SPOTLAB_EXIT_USAGE;
     }
     if (od != NULL && !scenario_parse_price(od, &base.on_demand_price)) {
-        fprintf(stderr, "spotlab trace synth: --on-demand-price: expected a price like '$3.06/h', "
-                        "got '%s'\n",
+        fprintf(stderr,
+                "spotlab trace synth: --on-demand-price: expected a price like '$3.06/h', "
+                "got '%s'\n",
                 od);
         return SPOTLAB_EXIT_USAGE;
     }

@@ -15,7 +15,8 @@ enum {
 int cmd_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 
-/* Parses @argv with @entries for "spotlab @command"; prints the error and returns FALSE on bad usage. */
+/* Parses @argv with @entries for "spotlab @command"; prints the error and returns FALSE on bad
+ * usage. */
 gboolean cmd_parse_options(const char *command, const char *usage, const char *summary,
                            GOptionEntry *entries, int *argc, char ***argv);
 

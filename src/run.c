@@ -8,8 +8,8 @@
 
 typedef struct {
     RunResults *results;
-    gint next;  /* the next window to take */
-    gint done;  /* windows finished */
+    gint next; /* the next window to take */
+    gint done; /* windows finished */
 } Shared;
 
 static void
@@ -72,8 +72,8 @@ __summarise(RunResults *res)
             const RunWindow *rw = &g_array_index(res->windows, RunWindow, i);
             const SimTickResult *r = &rw->by_policy[s->policy];
             cost[i] = r->cost;
-            savings[i] = rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost)
-                                               : (double)NAN;
+            savings[i] =
+                rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost) : (double)NAN;
             finish[i] = r->finished ? r->finish_hours : (double)NAN;
             total += r->cost;
             total_od += rw->baseline.cost;
@@ -91,8 +91,7 @@ __summarise(RunResults *res)
 }
 
 RunResults *
-run_scenario(const Scenario *scenario, guint threads, RunProgressFunc progress,
-             gpointer user_data)
+run_scenario(const Scenario *scenario, guint threads, RunProgressFunc progress, gpointer user_data)
 {
     g_return_val_if_fail(scenario != NULL, NULL);
     RunResults *res = g_new0(RunResults, 1);
@@ -145,10 +144,9 @@ static json_t *
 __summary_json(const SimSummary *s)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[o,o]}", "n", (json_int_t)s->n,
-                     "mean", __num(s->mean), "stddev", __num(s->stddev), "median",
-                     __num(s->median), "p90", __num(s->p90), "p95", __num(s->p95), "min",
-                     __num(s->min), "max", __num(s->max), "ci95", __num(s->ci_low),
-                     __num(s->ci_high));
+                     "mean", __num(s->mean), "stddev", __num(s->stddev), "median", __num(s->median),
+                     "p90", __num(s->p90), "p95", __num(s->p95), "min", __num(s->min), "max",
+                     __num(s->max), "ci95", __num(s->ci_low), __num(s->ci_high));
 }
 
 static json_t *
@@ -159,8 +157,7 @@ __result_json(const RunWindow *rw, const SimTickResult *r)
         rw->pool->pool->name, "start_hours", __num(rw->window->start_hours), "start_index",
         (json_int_t)rw->window->start, "cost", __num(r->cost), "spot_cost", __num(r->spot_cost),
         "on_demand_cost", __num(r->od_cost), "savings_pct",
-        __num(rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost)
-                                    : (double)NAN),
+        __num(rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost) : (double)NAN),
         "finished", r->finished, "deadline_met", r->deadline_met, "infeasible", r->infeasible,
         "finish_hours", __num(r->finish_hours), "spot_hours", __num(r->spot_hours),
         "on_demand_hours", __num(r->od_hours), "preemptions", (json_int_t)r->preemptions,
@@ -173,9 +170,9 @@ run_results_to_json(const RunResults *res)
 {
     const Scenario *sc = res->scenario;
     json_t *root = json_object();
-    json_object_set_new(root, "spotlab",
-                        json_pack("{s:s, s:i}", "version", SPOTLAB_VERSION, "schema",
-                                  RESULTS_SCHEMA_VERSION));
+    json_object_set_new(
+        root, "spotlab",
+        json_pack("{s:s, s:i}", "version", SPOTLAB_VERSION, "schema", RESULTS_SCHEMA_VERSION));
     json_object_set_new(root, "mode", json_string("sim"));
     json_object_set_new(root, "model", json_string("tick"));
     json_object_set_new(root, "scenario",
@@ -193,15 +190,13 @@ run_results_to_json(const RunResults *res)
         const ScenarioPool *sp = sc->pools->pdata[p];
         TracePoolStats st;
         trace_pool_stats(sp->pool, sp->threshold, &st);
-        json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:I, s:I, s:o, s:o}",
-                              "name", sp->pool->name, "cloud",
-                              trace_cloud_to_string(sp->pool->cloud), "region", sp->pool->region,
-                              "zone", sp->pool->zone, "instance_type", sp->pool->instance_type,
-                              "source", sp->pool->source, "gap_seconds", __num(sp->tick.gap),
-                              "ticks", (json_int_t)sp->tick.n, "gang_threshold",
-                              (json_int_t)sp->threshold, "availability",
-                              __num(st.availability), "on_demand_price",
-                              __num(sp->tick.od_price));
+        json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:I, s:I, s:o, s:o}", "name",
+                              sp->pool->name, "cloud", trace_cloud_to_string(sp->pool->cloud),
+                              "region", sp->pool->region, "zone", sp->pool->zone, "instance_type",
+                              sp->pool->instance_type, "source", sp->pool->source, "gap_seconds",
+                              __num(sp->tick.gap), "ticks", (json_int_t)sp->tick.n,
+                              "gang_threshold", (json_int_t)sp->threshold, "availability",
+                              __num(st.availability), "on_demand_price", __num(sp->tick.od_price));
         json_array_append_new(pools, o);
     }
     json_object_set_new(root, "pools", pools);
@@ -225,9 +220,8 @@ run_results_to_json(const RunResults *res)
             json_array_append_new(runs, __result_json(rw, &rw->by_policy[s->policy]));
         }
         json_array_append_new(policies,
-                              json_pack("{s:s, s:o, s:o}", "name",
-                                        sim_tick_policy_name(s->policy), "summary", summary,
-                                        "runs", runs));
+                              json_pack("{s:s, s:o, s:o}", "name", sim_tick_policy_name(s->policy),
+                                        "summary", summary, "runs", runs));
     }
     json_object_set_new(root, "policies", policies);
     return root;
@@ -310,8 +304,9 @@ run_results_table(const RunResults *res)
                                "as on demand for work + overhead\n",
                                infeasible, infeasible == 1 ? " is" : "s are");
     if (unfinished > 0)
-        g_string_append_printf(out, "%zu run%s ended with the trace before the work was done "
-                                    "(spot-only)\n",
+        g_string_append_printf(out,
+                               "%zu run%s ended with the trace before the work was done "
+                               "(spot-only)\n",
                                unfinished, unfinished == 1 ? "" : "s");
     return g_string_free(out, FALSE);
 }

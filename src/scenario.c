@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-G_DEFINE_QUARK(spotlab-scenario-error-quark, scenario_error)
+G_DEFINE_QUARK(spotlab - scenario - error - quark, scenario_error)
 
 /* ---- units ------------------------------------------------------------------------------- */
 
@@ -34,8 +34,8 @@ scenario_parse_duration(const char *text, double *seconds)
             const char *unit;
             double seconds;
         } units[] = {
-            {"ms", 1e-3}, {"min", 60}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400},
-            {"w", 604800},
+            {"ms", 1e-3}, {"min", 60},  {"s", 1},      {"m", 60},
+            {"h", 3600},  {"d", 86400}, {"w", 604800},
         };
         gboolean matched = FALSE;
         for (gsize i = 0; i < G_N_ELEMENTS(units) && !matched; i++) {
@@ -103,8 +103,7 @@ typedef struct {
 } Ctx;
 
 /* Sets the error at @field and returns FALSE, so that checks read `return FAIL(...)`. */
-static gboolean G_GNUC_PRINTF(3, 4)
-__fail(Ctx *ctx, const char *field, const char *format, ...)
+static gboolean G_GNUC_PRINTF(3, 4) __fail(Ctx *ctx, const char *field, const char *format, ...)
 {
     va_list ap;
     va_start(ap, format);
@@ -128,9 +127,8 @@ __check_keys(Ctx *ctx, json_t *obj, const char *field, const char *const *allowe
         if (!ok) {
             g_autofree char *f = *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
             g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-            json_source_set_key_error(ctx->src, ctx->error, SCENARIO_ERROR,
-                                      SCENARIO_ERROR_INVALID, f,
-                                      "unknown key; expected one of: %s", list);
+            json_source_set_key_error(ctx->src, ctx->error, SCENARIO_ERROR, SCENARIO_ERROR_INVALID,
+                                      f, "unknown key; expected one of: %s", list);
             return FALSE;
         }
     }
@@ -237,8 +235,8 @@ __uint(Ctx *ctx, json_t *obj, const char *field, const char *key, guint64 min, g
     json_t *v = json_object_get(obj, key);
     if (v == NULL)
         return TRUE;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (guint64)json_integer_value(v) < min || (guint64)json_integer_value(v) > max) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (guint64)json_integer_value(v) < min ||
+        (guint64)json_integer_value(v) > max) {
         g_autofree char *got = json_describe(v);
         return FAIL(ctx, f,
                     "expected a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
@@ -289,16 +287,14 @@ scenario_n_windows(const Scenario *scenario)
 static gboolean
 __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
 {
-    static const char *const keys[] = {"file",         "format",  "convention",
-                                       "pools",        "gang_threshold", "time_unit",
-                                       "gap",          "prices",  "spot_price",
-                                       "on_demand_price", "cloud", NULL};
+    static const char *const keys[] = {"file",           "format",          "convention", "pools",
+                                       "gang_threshold", "time_unit",       "gap",        "prices",
+                                       "spot_price",     "on_demand_price", "cloud",      NULL};
     g_autofree char *field = g_strdup_printf("traces[%zu]", i);
     if (!__object(ctx, entry, field, "a trace entry") || !__check_keys(ctx, entry, field, keys))
         return FALSE;
 
-    const char *file = NULL, *format = NULL, *convention = NULL, *time_unit = NULL,
-               *cloud = NULL;
+    const char *file = NULL, *format = NULL, *convention = NULL, *time_unit = NULL, *cloud = NULL;
     if (!__string(ctx, entry, field, "file", TRUE, &file) ||
         !__string(ctx, entry, field, "format", FALSE, &format) ||
         !__string(ctx, entry, field, "convention", FALSE, &convention) ||
@@ -314,8 +310,9 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
     }
     if (convention != NULL && !trace_convention_from_string(convention, &opts.convention)) {
         g_autofree char *f = __join(field, "convention");
-        return FAIL(ctx, f, "expected \"availability\" (1 or k = available) or \"preempted\" "
-                            "(1 = unavailable), got \"%s\"",
+        return FAIL(ctx, f,
+                    "expected \"availability\" (1 or k = available) or \"preempted\" "
+                    "(1 = unavailable), got \"%s\"",
                     convention);
     }
     if (time_unit != NULL) {
@@ -389,8 +386,8 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
             return FALSE;
         g_autofree char *ppath = spotlab_resolve_path(ctx->src->path, pfile);
         /* Tick prices without a gap of their own align with the first pool's ticks. */
-        TraceImportOptions popts = {.format = pformat, .key = pkey,
-                                    .gap = trace_set_pool(set, 0)->gap};
+        TraceImportOptions popts = {
+            .format = pformat, .key = pkey, .gap = trace_set_pool(set, 0)->gap};
         price_set = trace_import(ppath, &popts, &terr);
         if (price_set == NULL) {
             g_autofree char *pff = __join(pf, "file");
@@ -411,13 +408,14 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
         if (!wanted)
             continue;
         if (trace_set_find(sc->traces, pool->name) != NULL)
-            return FAIL(ctx, field, "pool \"%s\" is already loaded from an earlier trace; each "
-                                    "pool may appear once",
+            return FAIL(ctx, field,
+                        "pool \"%s\" is already loaded from an earlier trace; each "
+                        "pool may appear once",
                         pool->name);
         if (cloud != NULL)
             pool->cloud = cloud_value;
-        if (price_set != NULL && !trace_pool_apply_prices(pool, trace_set_pool(price_set, 0),
-                                                          &terr)) {
+        if (price_set != NULL &&
+            !trace_pool_apply_prices(pool, trace_set_pool(price_set, 0), &terr)) {
             g_autofree char *pf = __join(field, "prices");
             return FAIL(ctx, pf, "%s", terr->message);
         }
@@ -425,8 +423,9 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
             pool->on_demand_price = od_price;
         if (isnan(pool->on_demand_price)) {
             g_autofree char *f = __join(field, "on_demand_price");
-            return FAIL(ctx, f, "pool \"%s\" has no on-demand price in %s; give one, like "
-                                "\"$3.06/h\"",
+            return FAIL(ctx, f,
+                        "pool \"%s\" has no on-demand price in %s; give one, like "
+                        "\"$3.06/h\"",
                         pool->name, path);
         }
         gint64 gap = pool->gap;
@@ -436,8 +435,9 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
         }
         if (gap <= 0) {
             g_autofree char *f = __join(field, "gap");
-            return FAIL(ctx, f, "pool \"%s\" is not a tick series; give the tick length to "
-                                "sample it with, like \"10m\"",
+            return FAIL(ctx, f,
+                        "pool \"%s\" is not a tick series; give the tick length to "
+                        "sample it with, like \"10m\"",
                         pool->name);
         }
 
@@ -447,8 +447,8 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
         sp->windows = g_array_new(FALSE, FALSE, sizeof(ScenarioWindow));
         g_ptr_array_add(sc->pools, sp);
         gsize n = 0;
-        if (!trace_pool_sample_ticks(pool, gap, sp->threshold, spot_price, &sp->avail,
-                                     &sp->price, &n, &terr)) {
+        if (!trace_pool_sample_ticks(pool, gap, sp->threshold, spot_price, &sp->avail, &sp->price,
+                                     &n, &terr)) {
             g_autofree char *f = __join(field, pool->has_capacity ? "spot_price" : "file");
             return FAIL(ctx, f, "%s", terr->message);
         }
@@ -456,8 +456,8 @@ __load_trace(Ctx *ctx, Scenario *sc, json_t *entry, gsize i)
             g_autofree char *f = __join(field, "file");
             return FAIL(ctx, f, "pool \"%s\" is shorter than one tick", pool->name);
         }
-        sp->tick = (SimTickTrace){(double)gap / 1e6, n, sp->avail, sp->price,
-                                  pool->on_demand_price};
+        sp->tick =
+            (SimTickTrace){(double)gap / 1e6, n, sp->avail, sp->price, pool->on_demand_price};
     }
     /* Hand the pools kept over to the scenario's set; the rest go with @set. */
     for (guint k = trace_set_len(set); k-- > 0;) {
@@ -490,8 +490,9 @@ __load_windows(Ctx *ctx, Scenario *sc, json_t *windows)
     json_t *starts = json_object_get(windows, "start_hours");
     json_t *random = json_object_get(windows, "random");
     if ((starts == NULL) == (random == NULL))
-        return FAIL(ctx, "windows", "expected exactly one of \"start_hours\" (a list of start "
-                                    "offsets in hours) and \"random\" (a number of windows)");
+        return FAIL(ctx, "windows",
+                    "expected exactly one of \"start_hours\" (a list of start "
+                    "offsets in hours) and \"random\" (a number of windows)");
     const double D = sc->job.deadline;
     if (starts != NULL) {
         if (!json_is_array(starts) || json_array_size(starts) == 0) {
@@ -502,8 +503,7 @@ __load_windows(Ctx *ctx, Scenario *sc, json_t *windows)
         for (gsize i = 0; i < json_array_size(starts); i++) {
             json_t *v = json_array_get(starts, i);
             g_autofree char *f = g_strdup_printf("windows.start_hours[%zu]", i);
-            if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-                json_number_value(v) < 0) {
+            if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0) {
                 g_autofree char *got = json_describe(v);
                 return FAIL(ctx, f, "expected a start offset in hours >= 0, got %s", got);
             }
@@ -559,7 +559,7 @@ __load_windows(Ctx *ctx, Scenario *sc, json_t *windows)
 Scenario *
 scenario_load(const char *path, GError **error)
 {
-    static const char *const keys[] = {"name", "description", "model", "seed", "traces",
+    static const char *const keys[] = {"name", "description", "model",   "seed", "traces",
                                        "job",  "policies",    "windows", NULL};
     static const char *const job_keys[] = {"work", "deadline", "restart_overhead", NULL};
     g_autoptr(JsonSource) src = json_source_load(
@@ -609,8 +609,9 @@ scenario_load(const char *path, GError **error)
     /* The job first: windows are checked against its deadline. */
     json_t *job = json_object_get(root, "job");
     if (job == NULL) {
-        FAIL(ctx, "job", "missing; expected {\"work\": ..., \"deadline\": ..., "
-                         "\"restart_overhead\": ...}");
+        FAIL(ctx, "job",
+             "missing; expected {\"work\": ..., \"deadline\": ..., "
+             "\"restart_overhead\": ...}");
         return NULL;
     }
     if (!__object(ctx, job, "job", "the job") || !__check_keys(ctx, job, "job", job_keys) ||
@@ -621,8 +622,9 @@ scenario_load(const char *path, GError **error)
 
     json_t *policies = json_object_get(root, "policies");
     if (policies == NULL) {
-        FAIL(ctx, "policies", "missing; expected a list such as [\"on-demand\", \"greedy\", "
-                              "\"uniform-progress\"]");
+        FAIL(ctx, "policies",
+             "missing; expected a list such as [\"on-demand\", \"greedy\", "
+             "\"uniform-progress\"]");
         return NULL;
     }
     if (!json_is_array(policies) || json_array_size(policies) == 0) {
@@ -636,8 +638,9 @@ scenario_load(const char *path, GError **error)
         SimTickPolicy p;
         if (!json_is_string(v) || !sim_tick_policy_from_name(json_string_value(v), &p)) {
             g_autofree char *got = json_describe(v);
-            FAIL(ctx, f, "expected one of on-demand, spot-only, greedy, uniform-progress, "
-                         "offline-optimal, got %s",
+            FAIL(ctx, f,
+                 "expected one of on-demand, spot-only, greedy, uniform-progress, "
+                 "offline-optimal, got %s",
                  got);
             return NULL;
         }

@@ -52,7 +52,7 @@ typedef struct {
     SimTickPolicy policies[SIM_TICK_N_POLICIES];
     guint n_policies;
     TraceSet *traces;
-    GPtrArray *pools; /* ScenarioPool*, owned */
+    GPtrArray *pools;     /* ScenarioPool*, owned */
     guint random_windows; /* 0 when start hours were listed */
 } Scenario;
 

@@ -38,8 +38,8 @@ int test_spotlab(const char *const *argv, char **out, char **err);
 int test_run_all(void);
 
 /* |a - b| <= rel * max(|a|, |b|, 1e-300) */
-#define TEST_ASSERT_REL(a, b, rel)                                                             \
-    CU_ASSERT(fabs((double)(a) - (double)(b)) <=                                              \
-              (rel) * fmax(fmax(fabs((double)(a)), fabs((double)(b))), 1e-300))
+#define TEST_ASSERT_REL(a, b, rel)                                                                 \
+    CU_ASSERT(fabs((double)(a) - (double)(b)) <=                                                   \
+              (rel)*fmax(fmax(fabs((double)(a)), fabs((double)(b))), 1e-300))
 
 G_END_DECLS

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#define ERR(field, ...)                                                                        \
+#define ERR(field, ...)                                                                            \
     json_source_set_error(src, error, TRACE_ERROR, TRACE_ERROR_INVALID, field, __VA_ARGS__)
 
 /* Reads an optional number member; FALSE (error set) when present but not a number. */
@@ -99,8 +99,7 @@ __read_step(JsonSource *src, json_t *array, const char *field, gint64 span, gboo
         json_t *pair = json_array_get(array, i);
         g_autofree char *f = g_strdup_printf("%s[%zu]", field, i);
         if (!json_is_array(pair) || json_array_size(pair) != 2 ||
-            !json_is_number(json_array_get(pair, 0)) ||
-            !json_is_number(json_array_get(pair, 1))) {
+            !json_is_number(json_array_get(pair, 0)) || !json_is_number(json_array_get(pair, 1))) {
             g_autofree char *got = json_describe(pair);
             ERR(f, "expected a [time_s, value] pair of numbers, got %s", got);
             return FALSE;
@@ -129,8 +128,9 @@ __read_step(JsonSource *src, json_t *array, const char *field, gint64 span, gboo
             return FALSE;
         }
         if (!isfinite(v) || v < 0 || (counts && v != floor(v))) {
-            ERR(f, counts ? "expected a whole number of instances >= 0, got %g"
-                          : "expected a price >= 0, got %g",
+            ERR(f,
+                counts ? "expected a whole number of instances >= 0, got %g"
+                       : "expected a price >= 0, got %g",
                 v);
             return FALSE;
         }
@@ -144,10 +144,10 @@ TraceSet *
 trace__import_spotlab(JsonSource *src, const TraceImportOptions *options, GError **error)
 {
     static const char *const top_keys[] = {"format", "version", "pools", NULL};
-    static const char *const pool_keys[] = {"name",       "cloud",    "region",   "zone",
-                                            "instance_type", "start_time", "span_s", "gap_s",
-                                            "requested",  "on_demand_price", "capacity",
-                                            "price",      NULL};
+    static const char *const pool_keys[] = {
+        "name",       "cloud",  "region", "zone",      "instance_type",
+        "start_time", "span_s", "gap_s",  "requested", "on_demand_price",
+        "capacity",   "price",  NULL};
     json_t *root = src->root;
     if (!json_is_object(root)) {
         ERR(NULL, "expected a JSON object with \"format\": \"spotlab-trace\"");
@@ -392,8 +392,7 @@ trace__import_tick_json(JsonSource *src, const TraceImportOptions *options, GErr
     if (prices != NULL) {
         for (gsize i = 0; i < n; i++) {
             json_t *v = json_array_get(prices, i);
-            if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-                json_number_value(v) < 0) {
+            if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0) {
                 g_autofree char *field = g_strdup_printf("prices[%zu]", i);
                 g_autofree char *got = json_describe(v);
                 ERR(field, "expected a spot price in USD per hour >= 0, got %s", got);
@@ -455,8 +454,7 @@ trace__import_price_json(JsonSource *src, const TraceImportOptions *options, GEr
         pool->has_price = TRUE;
         for (gsize i = 0; i < json_array_size(value); i++) {
             json_t *v = json_array_get(value, i);
-            if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-                json_number_value(v) < 0) {
+            if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < 0) {
                 g_autofree char *field = g_strdup_printf("%s[%zu]", key, i);
                 g_autofree char *got = json_describe(v);
                 ERR(field, "expected a spot price in USD per hour >= 0, got %s", got);

@@ -23,8 +23,7 @@ gboolean trace__capacity_from_value(gint64 value, TraceConvention convention, do
 gboolean trace__require_counts(const char *path, const char *format,
                                const TraceImportOptions *options, GError **error);
 
-TraceSet *trace__import_spotlab(JsonSource *src, const TraceImportOptions *options,
-                                GError **error);
+TraceSet *trace__import_spotlab(JsonSource *src, const TraceImportOptions *options, GError **error);
 TraceSet *trace__import_tick_json(JsonSource *src, const TraceImportOptions *options,
                                   GError **error);
 TraceSet *trace__import_price_json(JsonSource *src, const TraceImportOptions *options,
@@ -36,8 +35,8 @@ TraceSet *trace__import_aws_history(JsonSource *src, const TraceImportOptions *o
 
 TraceSet *trace__import_csv(const char *path, const char *text, const TraceImportOptions *options,
                             GError **error);
-TraceSet *trace__import_probe(const char *path, const char *text,
-                              const TraceImportOptions *options, GError **error);
+TraceSet *trace__import_probe(const char *path, const char *text, const TraceImportOptions *options,
+                              GError **error);
 TraceSet *trace__import_events(const char *path, const char *text,
                                const TraceImportOptions *options, GError **error);
 TraceSet *trace__import_gcp_counts(const char *path, const char *text,

@@ -199,8 +199,7 @@ trace__import_csv(const char *path, const char *text, const TraceImportOptions *
     while (ok && __next_line(&r, &row)) {
         if (row.fields->len != ncols) {
             __line_error(error, path, &row, 0, "line",
-                         "expected %u fields as the header names, got %u", ncols,
-                         row.fields->len);
+                         "expected %u fields as the header names, got %u", ncols, row.fields->len);
             ok = FALSE;
             break;
         }
@@ -408,8 +407,7 @@ trace__import_probe(const char *path, const char *text, const TraceImportOptions
     pool->gap = gap;
     pool->span = gap * n;
     pool->has_capacity = TRUE;
-    g_autoptr(GDateTime) start =
-        spotlab_datetime_from_unix_us(g_array_index(unix_us, gint64, 0));
+    g_autoptr(GDateTime) start = spotlab_datetime_from_unix_us(g_array_index(unix_us, gint64, 0));
     pool->start_time = g_date_time_format_iso8601(start);
     for (guint i = 0; i < n; i++)
         trace_step_append(&pool->capacity, gap * (gint64)i, g_array_index(caps, double, i));
@@ -437,8 +435,7 @@ trace__import_events(const char *path, const char *text, const TraceImportOption
         ok = __expect_fields(error, path, &l, 3, "time_ms,add|remove,node");
         if (ok && (!__parse_int(__field(&l, 0), &ms) || ms < 0 || ms > G_MAXINT64 / 1000)) {
             __line_error(error, path, &l, 0, "time_ms",
-                         "expected milliseconds since the start >= 0, got \"%s\"",
-                         __field(&l, 0));
+                         "expected milliseconds since the start >= 0, got \"%s\"", __field(&l, 0));
             ok = FALSE;
         }
         if (ok && ms * 1000 < last) {
@@ -459,8 +456,7 @@ trace__import_events(const char *path, const char *text, const TraceImportOption
         }
         if (ok && strcmp(action, "add") == 0) {
             if (!g_hash_table_add(alive, g_strdup(node))) {
-                __line_error(error, path, &l, 2, "node", "node \"%s\" is added while alive",
-                             node);
+                __line_error(error, path, &l, 2, "node", "node \"%s\" is added while alive", node);
                 ok = FALSE;
             }
         } else if (ok && !g_hash_table_remove(alive, node)) {
@@ -613,11 +609,9 @@ trace__import_step_csv(const char *path, const char *text, const TraceImportOpti
                          __field(&l, 0));
             ok = FALSE;
         }
-        if (ok && (!__parse_double(__field(&l, 1), &count) || count < 0 ||
-                   count != floor(count))) {
+        if (ok && (!__parse_double(__field(&l, 1), &count) || count < 0 || count != floor(count))) {
             __line_error(error, path, &l, 1, "count",
-                         "expected a whole number of instances >= 0, got \"%s\"",
-                         __field(&l, 1));
+                         "expected a whole number of instances >= 0, got \"%s\"", __field(&l, 1));
             ok = FALSE;
         }
         if (ok) {
@@ -647,8 +641,8 @@ trace__detect_text(const char *text)
 {
     static GRegex *events, *counts, *probe, *step;
     if (g_once_init_enter(&events)) {
-        counts = g_regex_new("^\\d{4}-\\d\\d-\\d\\d, *\\d\\d:\\d\\d:\\d\\d, *\\d+\\s*$", 0, 0,
-                             NULL);
+        counts =
+            g_regex_new("^\\d{4}-\\d\\d-\\d\\d, *\\d\\d:\\d\\d:\\d\\d, *\\d+\\s*$", 0, 0, NULL);
         probe = g_regex_new("^\\d+,\\d{4}-\\d\\d-\\d\\dT[^,]+,\\s*-?\\d+\\s*$", 0, 0, NULL);
         step = g_regex_new("^[0-9.]+, *[0-9.]+\\s*$", 0, 0, NULL);
         g_once_init_leave(&events, g_regex_new("^\\d+, *(add|remove), *\\S+\\s*$", 0, 0, NULL));

@@ -26,8 +26,8 @@ static const FormatInfo formats[] = {
 };
 
 static const char *const format_names[] = {
-    "spotlab", "csv",         "tick-json",  "probe",     "events", "gcp-counts",
-    "step-csv", "aws-price-history", "price-json", "gcp-price", NULL,
+    "spotlab",           "csv",        "tick-json", "probe", "events", "gcp-counts", "step-csv",
+    "aws-price-history", "price-json", "gcp-price", NULL,
 };
 
 const char *const *
@@ -306,9 +306,8 @@ trace_import(const char *path, const TraceImportOptions *options, GError **error
 
     TraceSet *set = NULL;
     if (info->json) {
-        g_autoptr(JsonSource) src =
-            json_source_load(path, FALSE, "a trace", TRACE_ERROR, TRACE_ERROR_IO,
-                             TRACE_ERROR_PARSE, error);
+        g_autoptr(JsonSource) src = json_source_load(path, FALSE, "a trace", TRACE_ERROR,
+                                                     TRACE_ERROR_IO, TRACE_ERROR_PARSE, error);
         if (src == NULL)
             return NULL;
         if (strcmp(format, "spotlab") == 0)

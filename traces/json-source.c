@@ -6,8 +6,8 @@
 #include <string.h>
 
 JsonSource *
-json_source_load(const char *path, gboolean reject_duplicates, const char *expected,
-                 GQuark domain, int code_io, int code_parse, GError **error)
+json_source_load(const char *path, gboolean reject_duplicates, const char *expected, GQuark domain,
+                 int code_io, int code_parse, GError **error)
 {
     g_autofree char *text = NULL;
     gsize len = 0;
@@ -313,9 +313,9 @@ json_source_locate_key(const JsonSource *src, const char *field, int *line, int 
     return __locate(src, field, TRUE, line, column);
 }
 
-static void
-__set_error(const JsonSource *src, GError **error, GQuark domain, int code, const char *field,
-            gboolean at_key, const char *format, va_list ap) G_GNUC_PRINTF(7, 0);
+static void __set_error(const JsonSource *src, GError **error, GQuark domain, int code,
+                        const char *field, gboolean at_key, const char *format, va_list ap)
+    G_GNUC_PRINTF(7, 0);
 
 static void
 __set_error(const JsonSource *src, GError **error, GQuark domain, int code, const char *field,

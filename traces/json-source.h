@@ -49,8 +49,7 @@ gboolean json_source_locate(const JsonSource *src, const char *field, int *line,
  * As json_source_locate(), but for the last step of @field, a key, finds the key itself rather
  * than its value: where "unknown key" errors should point.
  */
-gboolean json_source_locate_key(const JsonSource *src, const char *field, int *line,
-                                int *column);
+gboolean json_source_locate_key(const JsonSource *src, const char *field, int *line, int *column);
 
 /**
  * json_source_set_error:

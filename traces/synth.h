@@ -31,7 +31,7 @@ typedef struct {
     double offpeak_dip;     /* further fraction off at night and on weekends, 0..1 */
     const char *start_time; /* ISO 8601 UTC time of t = 0; decides weekdays and hours */
     guint64 seed;
-    guint64 stream;         /* the pool's stream of the seed */
+    guint64 stream; /* the pool's stream of the seed */
 } TraceSynthParams;
 
 /* Fills @params with the documented defaults, the published figures for one H100 GPU

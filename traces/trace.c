@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-G_DEFINE_QUARK(spotlab-trace-error-quark, trace_error)
+G_DEFINE_QUARK(spotlab - trace - error - quark, trace_error)
 
 const char *
 trace_cloud_to_string(TraceCloud cloud)

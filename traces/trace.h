@@ -111,11 +111,11 @@ trace_set_pool(const TraceSet *set, guint i)
  * (availability without capacity, prices without a price) are NaN. */
 typedef struct {
     double span_hours;
-    double gap_seconds;       /* 0 when the source was not a tick series */
-    guint threshold;          /* capacity needed to count as available */
-    double availability;      /* fraction of time with capacity >= threshold */
-    guint interruptions;      /* transitions from available to unavailable */
-    double mtbi_hours;        /* available hours per interruption; NaN without interruptions */
+    double gap_seconds;  /* 0 when the source was not a tick series */
+    guint threshold;     /* capacity needed to count as available */
+    double availability; /* fraction of time with capacity >= threshold */
+    guint interruptions; /* transitions from available to unavailable */
+    double mtbi_hours;   /* available hours per interruption; NaN without interruptions */
     double price_min, price_mean, price_max; /* mean is time-weighted */
     double on_demand_price;
     guint capacity_max;

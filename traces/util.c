@@ -12,8 +12,8 @@
 static gboolean
 __set_errno_error(GError **error, int err, const char *what, const char *path)
 {
-    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "%s: cannot %s: %s", path,
-                what, g_strerror(err));
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "%s: cannot %s: %s", path, what,
+                g_strerror(err));
     return FALSE;
 }
 
@@ -123,7 +123,10 @@ spotlab_format_double(char *buf, gsize size, double value)
         return buf;
     }
     for (int digits = 15; digits <= 17; digits++) {
-        g_ascii_formatd(buf, size, digits == 15 ? "%.15g" : digits == 16 ? "%.16g" : "%.17g",
+        g_ascii_formatd(buf, size,
+                        digits == 15   ? "%.15g"
+                        : digits == 16 ? "%.16g"
+                                       : "%.17g",
                         value);
         if (g_ascii_strtod(buf, NULL) == value)
             break;

@@ -124,8 +124,7 @@ main(int argc, char **argv)
     CU_pSuite s = CU_add_suite("scenarios", NULL, NULL);
     if (run_examples) {
         CU_add_test(s, "every example loads and runs", test_examples);
-        CU_add_test(s, "the published example gives the published costs",
-                    test_published_example);
+        CU_add_test(s, "the published example gives the published costs", test_published_example);
     } else {
         CU_add_test(s, "the quickstart loads and runs", test_quickstart);
         CU_add_test(s, "every example loads", test_examples);

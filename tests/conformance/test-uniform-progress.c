@@ -20,8 +20,7 @@ test_every_published_row(void)
     for (guint i = 0; i < rows->len; i++) {
         char **f = rows->pdata[i];
         g_autofree char *path = g_build_filename(test_shared_dir(), "traces-real", f[0], NULL);
-        TraceImportOptions opts = {.format = "tick-json",
-                                   .convention = TRACE_CONVENTION_PREEMPTED};
+        TraceImportOptions opts = {.format = "tick-json", .convention = TRACE_CONVENTION_PREEMPTED};
         g_autoptr(GError) error = NULL;
         g_autoptr(TraceSet) set = trace_import(path, &opts, &error);
         CU_ASSERT_PTR_NOT_NULL_FATAL(set);
@@ -29,8 +28,8 @@ test_every_published_row(void)
         g_autofree guint8 *avail = NULL;
         g_autofree double *price = NULL;
         gsize n = 0;
-        CU_ASSERT_FATAL(trace_pool_sample_ticks(pool, pool->gap, 1, (double)NAN, &avail, &price,
-                                                &n, &error));
+        CU_ASSERT_FATAL(
+            trace_pool_sample_ticks(pool, pool->gap, 1, (double)NAN, &avail, &price, &n, &error));
         SimTickTrace tr = {(double)pool->gap / 1e6, n, avail, price, pool->on_demand_price};
         SimTickJob job = {g_ascii_strtod(f[2], NULL) * 3600, g_ascii_strtod(f[3], NULL) * 3600,
                           g_ascii_strtod(f[4], NULL) * 3600};

@@ -326,8 +326,8 @@ test_random_against_sort(void)
         SimRng rng;
         sim_rng_init(&rng, seed);
         for (int i = 0; i < N; i++) {
-            refs[i] = (Ref){(SimTime)sim_rng_below(&rng, 50), (int)sim_rng_below(&rng, 5) - 2,
-                            (guint)i};
+            refs[i] =
+                (Ref){(SimTime)sim_rng_below(&rng, 50), (int)sim_rng_below(&rng, 5) - 2, (guint)i};
             tags[i] = (Tagged){log, i};
             ids[i] = sim_engine_schedule(e, refs[i].time, refs[i].priority, __record, &tags[i]);
         }

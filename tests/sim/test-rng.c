@@ -8,7 +8,10 @@ test_known_answers(void)
 {
     /* xoshiro256** from the state {1, 2, 3, 4}: the authors' reference output. */
     SimRng rng = {{1, 2, 3, 4}, 0};
-    const guint64 expected[] = {11520u, 0u, 1509978240u, G_GUINT64_CONSTANT(1215971899390074240),
+    const guint64 expected[] = {11520u,
+                                0u,
+                                1509978240u,
+                                G_GUINT64_CONSTANT(1215971899390074240),
                                 G_GUINT64_CONSTANT(1216172134540287360),
                                 G_GUINT64_CONSTANT(607988272756665600)};
     for (gsize i = 0; i < G_N_ELEMENTS(expected); i++)
