@@ -120,6 +120,10 @@ int
 main(int argc, char **argv)
 {
     run_examples = argc > 1 && strcmp(argv[1], "--run-examples") == 0;
+    if (run_examples && test_shared_dir() == NULL) {
+        printf("SKIP: the examples replay real traces from ../shared, which is absent\n");
+        return TEST_SKIP;
+    }
     CU_initialize_registry();
     CU_pSuite s = CU_add_suite("scenarios", NULL, NULL);
     if (run_examples) {
