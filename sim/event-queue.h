@@ -5,11 +5,13 @@
  * (time, priority) pairs fire in the order they were scheduled, so a run is a pure function of
  * its inputs. Time is an integer count of microseconds since the scenario start (SimTime).
  *
- * Scheduling is O(log n) (a 4-ary min-heap of compact entries). Cancelling is O(1) through the
- * handle that scheduling returned: the event is marked dead and skipped when it reaches the top;
- * when dead entries outnumber live ones the heap is rebuilt, which keeps memory bounded and the
- * cost amortised O(1) per cancel. Handles carry a generation, so a stale handle (an event that
- * already fired or was cancelled) is recognised and ignored.
+ * Scheduling and firing cost O(1) amortised for the usual spreads of event times, and O(log n)
+ * when many events share one time (a ladder queue over a sorted run and a 4-ary heap;
+ * event-queue.c explains it). Cancelling is O(1) through the handle that scheduling returned:
+ * the event is marked dead and skipped when it is reached; when dead events outnumber live ones
+ * they are all removed, which keeps memory bounded and the cost amortised O(1) per cancel.
+ * Handles carry a generation, so a stale handle (an event that already fired or was cancelled)
+ * is recognised and ignored.
  *
  * There is no global state: every call takes the engine. An engine is not thread-safe; run one
  * engine per thread.

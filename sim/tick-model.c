@@ -140,16 +140,15 @@ __uniform_progress(const TickRun *run, gboolean has, double elapsed, double rem_
     SimCluster req = has ? SIM_CLUSTER_SPOT : SIM_CLUSTER_NONE;
     if ((c0 - ct) - elapsed * c0 / r0 < 0)
         req = has ? SIM_CLUSTER_SPOT : SIM_CLUSTER_ON_DEMAND;
-    if (run->cur == SIM_CLUSTER_ON_DEMAND &&
-        (!has || (elapsed + 2 * d) * c0 / r0 - (c0 - ct) >= 0))
+    if (run->cur == SIM_CLUSTER_ON_DEMAND && (!has || (elapsed + 2 * d) * c0 / r0 - (c0 - ct) >= 0))
         req = SIM_CLUSTER_ON_DEMAND;
     double need1 = ceil((ct + d) / gap) * gap;
     double need2 = ceil((ct + 2 * d) / gap) * gap;
     if (need2 >= rem_time && run->cur != SIM_CLUSTER_SPOT)
         req = SIM_CLUSTER_ON_DEMAND;
     if (need1 >= rem_time) {
-        req = run->cur == SIM_CLUSTER_SPOT && run->r < EPS ? SIM_CLUSTER_SPOT
-                                                           : SIM_CLUSTER_ON_DEMAND;
+        req =
+            run->cur == SIM_CLUSTER_SPOT && run->r < EPS ? SIM_CLUSTER_SPOT : SIM_CLUSTER_ON_DEMAND;
         if (d == 0 && has)
             req = SIM_CLUSTER_SPOT;
     }
@@ -315,8 +314,7 @@ __dp_cmp(gconstpointer a, gconstpointer b)
  * n_ticks - t + 1 entries, packed). The table is quadratic in the window, so long windows fall
  * back to the cheapest single bill from t on, times k. */
 static void
-__dp_prepare(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJob *job,
-             gsize start)
+__dp_prepare(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJob *job, gsize start)
 {
     const double gap = trace->gap;
     const gsize n_ticks = (gsize)floor((job->deadline + EPS) / gap);
@@ -486,8 +484,8 @@ __dp_dominance(GArray *states, gsize begin)
  * The bound never cuts a schedule within it, so a search that finds nothing proves the
  * optimum costs more than @bound. */
 static gboolean
-__dp_search(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJob *job,
-            gsize start, double bound, gboolean strict, double *cost)
+__dp_search(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJob *job, gsize start,
+            double bound, gboolean strict, double *cost)
 {
     const double gap = trace->gap, d = job->overhead, C = job->work, D = job->deadline;
     GArray *states = runner->dp_states, *layer_at = runner->dp_layer_at;
@@ -612,8 +610,8 @@ __offline_optimum(SimTickRunner *runner, const SimTickTrace *trace, const SimTic
 }
 
 void
-sim_tick_run(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJob *job,
-             gsize start, SimTickPolicy policy, SimTickResult *result)
+sim_tick_run(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJob *job, gsize start,
+             SimTickPolicy policy, SimTickResult *result)
 {
     g_return_if_fail(runner != NULL && trace != NULL && job != NULL && result != NULL);
     g_return_if_fail(trace->gap > 0 && policy < SIM_TICK_N_POLICIES);

@@ -351,6 +351,154 @@ test_random_against_sort(void)
     }
 }
 
+/* ---- a randomised comparison against a reference ------------------------------------------ */
+
+/* The reference: every pending event in a GSequence sorted by (time, priority, insertion). */
+typedef struct {
+    SimTime time;
+    int priority;
+    guint64 seq;
+    SimEventId id;
+    gboolean fired;
+} RefEvent;
+
+typedef struct {
+    SimEngine *engine;
+    SimRng rng;
+    GSequence *pending; /* RefEvent*, sorted */
+    GPtrArray *all;     /* RefEvent*, owned, by seq */
+    GHashTable *iters;  /* seq -> GSequenceIter* */
+    guint64 next_seq;
+    guint64 budget; /* events still to schedule */
+    guint mismatches;
+    int mode; /* how times are drawn */
+} Fuzz;
+
+static gint
+__ref_order(gconstpointer a, gconstpointer b, gpointer user_data)
+{
+    const RefEvent *x = a, *y = b;
+    (void)user_data;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    if (x->priority != y->priority)
+        return x->priority < y->priority ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void __fuzz_fire(SimEngine *engine, gpointer data);
+
+/* A delay from one of several shapes, so that every part of the engine is exercised: equal
+ * times, tight bunches, wide exponential spreads, and times near the end of the clock. */
+static SimTime
+__fuzz_delay(Fuzz *f, SimTime now)
+{
+    guint64 pick = sim_rng_below(&f->rng, 100);
+    SimTime d;
+    if (f->mode == 0 || pick < 10)
+        d = 0;
+    else if (f->mode == 1 || pick < 40)
+        d = (SimTime)sim_rng_below(&f->rng, 8);
+    else if (pick < 90)
+        d = (SimTime)sim_rng_exponential(&f->rng, 1.0 / (f->mode == 2 ? 1e3 : 1e7));
+    else if (pick < 98)
+        d = (SimTime)sim_rng_below(&f->rng, G_GUINT64_CONSTANT(1) << 40);
+    else
+        d = (SimTime)sim_rng_below(&f->rng, (guint64)(SIM_TIME_NEVER - now) / 2 + 1);
+    return MIN(d, SIM_TIME_NEVER - 1 - now);
+}
+
+static void
+__fuzz_schedule(Fuzz *f, SimTime now)
+{
+    if (f->budget == 0)
+        return;
+    f->budget--;
+    RefEvent *r = g_new0(RefEvent, 1);
+    r->time = now + __fuzz_delay(f, now);
+    r->priority = (int)sim_rng_below(&f->rng, 3) - 1;
+    r->seq = f->next_seq++;
+    g_ptr_array_add(f->all, r);
+    r->id = sim_engine_schedule(f->engine, r->time, r->priority, __fuzz_fire, r);
+    g_hash_table_insert(f->iters, r, g_sequence_insert_sorted(f->pending, r, __ref_order, NULL));
+}
+
+/* The fuzz state, for the handlers (each fuzz run sets it). */
+static Fuzz *fuzz;
+
+static void
+__fuzz_fire(SimEngine *engine, gpointer data)
+{
+    RefEvent *r = data;
+    Fuzz *f = fuzz;
+    GSequenceIter *first = g_sequence_get_begin_iter(f->pending);
+    RefEvent *expected = g_sequence_iter_is_end(first) ? NULL : g_sequence_get(first);
+    if (expected != r || sim_engine_now(engine) != r->time)
+        f->mismatches++;
+    GSequenceIter *it = g_hash_table_lookup(f->iters, r);
+    g_hash_table_remove(f->iters, r);
+    if (it != NULL)
+        g_sequence_remove(it);
+    r->fired = TRUE;
+    /* Schedule 0 to 2 new events, and cancel one at random now and then. */
+    guint64 n = sim_rng_below(&f->rng, 3);
+    for (guint64 i = 0; i < n; i++)
+        __fuzz_schedule(f, sim_engine_now(engine));
+    if (sim_rng_below(&f->rng, 4) == 0 && f->all->len > 0) {
+        RefEvent *victim = f->all->pdata[sim_rng_below(&f->rng, f->all->len)];
+        GSequenceIter *vit = g_hash_table_lookup(f->iters, victim);
+        gboolean cancelled = sim_engine_cancel(engine, victim->id);
+        if (cancelled != (vit != NULL))
+            f->mismatches++;
+        if (vit != NULL) {
+            g_sequence_remove(vit);
+            g_hash_table_remove(f->iters, victim);
+        }
+    }
+}
+
+static void
+test_fuzz_against_reference(void)
+{
+    for (int mode = 0; mode < 4; mode++) {
+        for (guint64 seed = 1; seed <= 6; seed++) {
+            Fuzz f = {0};
+            fuzz = &f;
+            f.engine = sim_engine_new();
+            f.mode = mode;
+            f.budget = 30000;
+            sim_rng_init(&f.rng, seed * 7919 + (guint64)mode);
+            f.pending = g_sequence_new(NULL);
+            f.all = g_ptr_array_new_with_free_func(g_free);
+            f.iters = g_hash_table_new(NULL, NULL);
+            /* A large initial population pushes events up the ladder. */
+            for (int i = 0; i < 2000; i++)
+                __fuzz_schedule(&f, 0);
+            /* Run in slices, peeking and checking the count between them. */
+            while (sim_engine_pending(f.engine) > 0) {
+                SimTime next = sim_engine_peek_time(f.engine);
+                GSequenceIter *first = g_sequence_get_begin_iter(f.pending);
+                CU_ASSERT_FATAL(!g_sequence_iter_is_end(first));
+                CU_ASSERT_EQUAL(next, ((RefEvent *)g_sequence_get(first))->time);
+                SimTime until = next + (SimTime)sim_rng_below(&f.rng, 1000);
+                if (until < next)
+                    until = SIM_TIME_NEVER;
+                sim_engine_run(f.engine, until);
+                CU_ASSERT_EQUAL(sim_engine_pending(f.engine),
+                                (gsize)g_sequence_get_length(f.pending));
+            }
+            CU_ASSERT_EQUAL(f.mismatches, 0);
+            CU_ASSERT_EQUAL(g_sequence_get_length(f.pending), 0);
+            CU_ASSERT_EQUAL(f.budget, 0);
+            g_hash_table_unref(f.iters);
+            g_ptr_array_unref(f.all);
+            g_sequence_free(f.pending);
+            sim_engine_free(f.engine);
+            fuzz = NULL;
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -366,5 +514,6 @@ main(void)
     CU_add_test(s, "stop from a handler", test_stop);
     CU_add_test(s, "reset", test_reset);
     CU_add_test(s, "random schedules against a sort", test_random_against_sort);
+    CU_add_test(s, "fuzz against a reference queue", test_fuzz_against_reference);
     return test_run_all();
 }
