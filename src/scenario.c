@@ -117,22 +117,8 @@ static gboolean G_GNUC_PRINTF(3, 4) __fail(Ctx *ctx, const char *field, const ch
 static gboolean
 __check_keys(Ctx *ctx, json_t *obj, const char *field, const char *const *allowed)
 {
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        gboolean ok = FALSE;
-        for (gsize i = 0; allowed[i] != NULL && !ok; i++)
-            ok = strcmp(allowed[i], key) == 0;
-        if (!ok) {
-            g_autofree char *f = *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
-            g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-            json_source_set_key_error(ctx->src, ctx->error, SCENARIO_ERROR, SCENARIO_ERROR_INVALID,
-                                      f, "unknown key; expected one of: %s", list);
-            return FALSE;
-        }
-    }
-    return TRUE;
+    return json_source_check_keys(ctx->src, obj, field, allowed, SCENARIO_ERROR,
+                                  SCENARIO_ERROR_INVALID, ctx->error);
 }
 
 static gboolean

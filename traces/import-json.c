@@ -60,28 +60,6 @@ __need_convention(JsonSource *src, const char *format, const TraceImportOptions 
 /* ---- the canonical format ------------------------------------------------------------- */
 
 static gboolean
-__check_keys(JsonSource *src, json_t *obj, const char *prefix, const char *const *allowed,
-             GError **error)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach(obj, key, value)
-    {
-        gboolean ok = FALSE;
-        for (gsize i = 0; allowed[i] != NULL && !ok; i++)
-            ok = strcmp(allowed[i], key) == 0;
-        if (!ok) {
-            g_autofree char *field = g_strdup_printf("%s%s", prefix, key);
-            g_autofree char *list = g_strjoinv(", ", (char **)allowed);
-            json_source_set_key_error(src, error, TRACE_ERROR, TRACE_ERROR_INVALID, field,
-                                      "unknown key; expected one of: %s", list);
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
-static gboolean
 __read_step(JsonSource *src, json_t *array, const char *field, gint64 span, gboolean counts,
             TraceStep *step, GError **error)
 {
@@ -156,7 +134,7 @@ trace__import_spotlab(JsonSource *src, const TraceImportOptions *options, GError
     if (options->convention == TRACE_CONVENTION_PREEMPTED &&
         !trace__require_counts(src->path, "spotlab", options, error))
         return NULL;
-    if (!__check_keys(src, root, "", top_keys, error))
+    if (!json_source_check_keys(src, root, "", top_keys, TRACE_ERROR, TRACE_ERROR_INVALID, error))
         return NULL;
     json_t *format = json_object_get(root, "format");
     if (!json_is_string(format) || strcmp(json_string_value(format), "spotlab-trace") != 0) {
@@ -201,7 +179,8 @@ trace__import_spotlab(JsonSource *src, const TraceImportOptions *options, GError
             ERR(pfield, "expected a pool object, got %s", got);
             return NULL;
         }
-        if (!__check_keys(src, p, prefix, pool_keys, error))
+        if (!json_source_check_keys(src, p, pfield, pool_keys, TRACE_ERROR, TRACE_ERROR_INVALID,
+                                    error))
             return NULL;
         const char *name, *cloud, *region, *zone, *itype, *start;
         if (!__opt_string(src, p, "name", f_name, &name, error) ||

@@ -357,6 +357,28 @@ json_source_set_error_valist(const JsonSource *src, GError **error, GQuark domai
     __set_error(src, error, domain, code, field, FALSE, format, ap);
 }
 
+gboolean
+json_source_check_keys(const JsonSource *src, json_t *object, const char *field,
+                       const char *const *allowed, GQuark domain, int code, GError **error)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value)
+    {
+        gboolean ok = FALSE;
+        for (gsize i = 0; allowed[i] != NULL && !ok; i++)
+            ok = strcmp(allowed[i], key) == 0;
+        if (!ok) {
+            g_autofree char *f = *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
+            g_autofree char *list = g_strjoinv(", ", (char **)allowed);
+            json_source_set_key_error(src, error, domain, code, f,
+                                      "unknown key; expected one of: %s", list);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 const char *
 json_type_name(const json_t *value)
 {

@@ -67,6 +67,16 @@ void json_source_set_error_valist(const JsonSource *src, GError **error, GQuark 
                                   const char *field, const char *format, va_list ap)
     G_GNUC_PRINTF(6, 0);
 
+/**
+ * json_source_check_keys:
+ * Checks that every key of @object (found at @field, "" for the root) is one of @allowed
+ * (NULL-terminated). Returns: FALSE with @error pointing at the first unknown key, listing the
+ * keys that are allowed.
+ */
+gboolean json_source_check_keys(const JsonSource *src, json_t *object, const char *field,
+                                const char *const *allowed, GQuark domain, int code,
+                                GError **error);
+
 /* A short human description of a JSON value for "got ..." in messages: the value itself for
  * scalars (strings quoted and shortened, numbers as written: -3.9, not -3.8999999999999999),
  * "an object", "an empty list" or "an array" otherwise. Free with g_free. */
