@@ -295,30 +295,378 @@ out:
     return status;
 }
 
-/* Splits a comma list into @n values (one value repeats for every pool). */
-static gboolean
-__per_pool(const char *option, const char *list, guint n, gboolean duration, double *out)
+/* The per-pool settings of `trace synth`. Each is an option that takes one value for every
+ * pool or a comma list of one value per pool, and a key of --pool, which sets it for the pools
+ * of that one specification. */
+typedef enum {
+    SYNTH_GPU,
+    SYNTH_REGION,
+    SYNTH_ZONE,
+    SYNTH_CLOUD,
+    SYNTH_INSTANCE_TYPE,
+    SYNTH_RATE,
+    SYNTH_REGION_FACTOR,
+    SYNTH_WEEKEND_FACTOR,
+    SYNTH_OUTAGE,
+    SYNTH_ON_DEMAND_PRICE,
+    SYNTH_DISCOUNT,
+    SYNTH_PRICE_FACTOR,
+    SYNTH_OFFPEAK_DIP,
+    SYNTH_N_FIELDS
+} SynthField;
+
+typedef enum {
+    SYNTH_TEXT,
+    SYNTH_NUMBER,
+    SYNTH_DURATION,
+    SYNTH_PRICE,
+} SynthKind;
+
+static const struct {
+    const char *key;
+    SynthKind kind;
+} synth_fields[SYNTH_N_FIELDS] = {
+    [SYNTH_GPU] = {"gpu", SYNTH_TEXT},
+    [SYNTH_REGION] = {"region", SYNTH_TEXT},
+    [SYNTH_ZONE] = {"zone", SYNTH_TEXT},
+    [SYNTH_CLOUD] = {"cloud", SYNTH_TEXT},
+    [SYNTH_INSTANCE_TYPE] = {"instance-type", SYNTH_TEXT},
+    [SYNTH_RATE] = {"rate", SYNTH_NUMBER},
+    [SYNTH_REGION_FACTOR] = {"region-factor", SYNTH_NUMBER},
+    [SYNTH_WEEKEND_FACTOR] = {"weekend-factor", SYNTH_NUMBER},
+    [SYNTH_OUTAGE] = {"outage", SYNTH_DURATION},
+    [SYNTH_ON_DEMAND_PRICE] = {"on-demand-price", SYNTH_PRICE},
+    [SYNTH_DISCOUNT] = {"discount", SYNTH_NUMBER},
+    [SYNTH_PRICE_FACTOR] = {"price-factor", SYNTH_NUMBER},
+    [SYNTH_OFFPEAK_DIP] = {"offpeak-dip", SYNTH_NUMBER},
+};
+
+/* What one pool was given explicitly; unset fields come from the presets. */
+typedef struct {
+    const char *spec; /* its --pool text, or NULL */
+    const char *name; /* from --pool name=, else NULL */
+    gboolean set[SYNTH_N_FIELDS];
+    gboolean from_spec[SYNTH_N_FIELDS]; /* set by --pool rather than by the option */
+    const char *text[SYNTH_N_FIELDS];   /* borrowed from the split option strings */
+    double number[SYNTH_N_FIELDS];
+} SynthPoolSpec;
+
+/* "one of a100, h100, v100" */
+static char *
+__synth_gpu_names(void)
 {
-    g_auto(GStrv) parts = g_strsplit(list, ",", -1);
-    guint len = g_strv_length(parts);
-    if (len != 1 && len != n) {
-        fprintf(stderr,
-                "spotlab trace synth: --%s: expected one value or one per pool (%u), got %u\n",
-                option, n, len);
+    gsize n;
+    const TraceSynthGpu *gpus = trace_synth_gpus(&n);
+    GString *s = g_string_new("one of ");
+    for (gsize i = 0; i < n; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "", gpus[i].name);
+    return g_string_free(s, FALSE);
+}
+
+/* Prints @message about @field for the option or --pool @spec (NULL: the option) that gave it:
+ * "--rate: expected...", "--pool 'name=a,rate=x': rate: expected...". */
+static void
+__synth_complain(const char *spec, const char *key, const char *message, const char *pool)
+{
+    if (spec != NULL)
+        fprintf(stderr, "spotlab trace synth: --pool '%s': %s: %s%s\n", spec, key, message, pool);
+    else
+        fprintf(stderr, "spotlab trace synth: --%s: %s%s\n", key, message, pool);
+}
+
+/* Parses @value for @field into @spec; @from is the --pool text that gave it, NULL for the
+ * option. */
+static gboolean
+__synth_value(SynthPoolSpec *spec, SynthField field, const char *value, const char *from)
+{
+    const char *key = synth_fields[field].key;
+    const char *expected = NULL;
+    double v = 0;
+    char *end = NULL;
+    switch (synth_fields[field].kind) {
+    case SYNTH_TEXT:
+        if (*value == '\0')
+            expected = "a name";
+        break;
+    case SYNTH_NUMBER:
+        v = g_ascii_strtod(value, &end);
+        if (end == value || *end != '\0' || !isfinite(v))
+            expected = "a number";
+        break;
+    case SYNTH_DURATION:
+        if (!scenario_parse_duration(value, &v))
+            expected = "a duration like 45m";
+        break;
+    case SYNTH_PRICE:
+        if (!scenario_parse_price(value, &v))
+            expected = "a price like '$3.06/h'";
+        break;
+    }
+    TraceCloud cloud;
+    if (expected == NULL && field == SYNTH_CLOUD && !trace_cloud_from_string(value, &cloud))
+        expected = "aws, gcp or azure";
+    g_autofree char *names = NULL;
+    if (expected == NULL && field == SYNTH_GPU && trace_synth_gpu_lookup(value) == NULL)
+        expected = names = __synth_gpu_names();
+    if (expected != NULL) {
+        g_autofree char *message = g_strdup_printf("expected %s, got '%s'", expected, value);
+        __synth_complain(from, key, message, "");
         return FALSE;
     }
-    for (guint i = 0; i < n; i++) {
-        const char *s = parts[len == 1 ? 0 : i];
-        char *end = NULL;
-        gboolean ok = duration ? scenario_parse_duration(s, &out[i])
-                               : ((out[i] = g_ascii_strtod(s, &end)), end != s && *end == '\0');
-        if (!ok) {
-            fprintf(stderr, "spotlab trace synth: --%s: expected %s, got '%s'\n", option,
-                    duration ? "a duration like 45m" : "a number", s);
+    spec->set[field] = TRUE;
+    spec->from_spec[field] = from != NULL;
+    spec->text[field] = value;
+    spec->number[field] = v;
+    return TRUE;
+}
+
+/* Parses one --pool KEY=VALUE,... into @spec and its pool count into @count. The strings stay
+ * in @keep. */
+static gboolean
+__synth_pool_spec(const char *text, SynthPoolSpec *spec, int *count, GPtrArray *keep)
+{
+    g_autofree char *where = g_strdup_printf("--pool '%s'", text);
+    spec->spec = text;
+    char **items = g_strsplit(text, ",", -1);
+    g_ptr_array_add(keep, items);
+    *count = 1;
+    gboolean have_count = FALSE;
+    for (int i = 0; items[i] != NULL; i++) {
+        char *eq = strchr(items[i], '=');
+        if (eq == NULL) {
+            fprintf(stderr, "spotlab trace synth: %s: expected KEY=VALUE items, got '%s'\n", where,
+                    items[i]);
             return FALSE;
         }
+        *eq = '\0';
+        const char *key = items[i], *value = eq + 1;
+        if (strcmp(key, "name") == 0 || strcmp(key, "count") == 0) {
+            gboolean is_name = key[0] == 'n';
+            if (is_name ? spec->name != NULL : have_count) {
+                fprintf(stderr, "spotlab trace synth: %s: %s given twice\n", where, key);
+                return FALSE;
+            }
+            if (is_name) {
+                if (*value == '\0') {
+                    fprintf(stderr, "spotlab trace synth: %s: name: expected a name\n", where);
+                    return FALSE;
+                }
+                spec->name = value;
+                continue;
+            }
+            char *end = NULL;
+            gint64 c = g_ascii_strtoll(value, &end, 10);
+            if (end == value || *end != '\0' || c < 1 || c > 10000) {
+                fprintf(stderr,
+                        "spotlab trace synth: %s: count: expected a number of pools from 1 to "
+                        "10000, got '%s'\n",
+                        where, value);
+                return FALSE;
+            }
+            *count = (int)c;
+            have_count = TRUE;
+            continue;
+        }
+        int field = -1;
+        for (int f = 0; f < SYNTH_N_FIELDS; f++)
+            if (strcmp(key, synth_fields[f].key) == 0)
+                field = f;
+        if (field < 0) {
+            GString *keys = g_string_new("name, count");
+            for (int f = 0; f < SYNTH_N_FIELDS; f++)
+                g_string_append_printf(keys, ", %s", synth_fields[f].key);
+            fprintf(stderr, "spotlab trace synth: %s: unknown key '%s'; expected one of %s\n",
+                    where, key, keys->str);
+            g_string_free(keys, TRUE);
+            return FALSE;
+        }
+        if (spec->set[field]) {
+            fprintf(stderr, "spotlab trace synth: %s: %s given twice\n", where, key);
+            return FALSE;
+        }
+        if (!__synth_value(spec, (SynthField)field, value, text))
+            return FALSE;
     }
     return TRUE;
+}
+
+/* Prints the presets that --gpu and --region select. */
+static void
+__synth_print_presets(void)
+{
+    gsize n;
+    const TraceSynthGpu *gpus = trace_synth_gpus(&n);
+    printf("GPU presets (--gpu): interruptions per available weekday hour, on-demand price, spot "
+           "discount at peak hours\n");
+    for (gsize i = 0; i < n; i++)
+        printf("  %-5s %5.1f%%/h  $%.4g/h  %2.0f%% off  (%s)\n", gpus[i].name,
+               100 * gpus[i].rate_per_hour, gpus[i].on_demand_price, 100 * gpus[i].discount,
+               gpus[i].source);
+    const TraceSynthRegion *regions = trace_synth_regions(&n);
+    printf("Region factors (--region): interruption rate against us-west-2, spot price against "
+           "us-east-2\n");
+    for (gsize i = 0; i < n; i++)
+        printf("  %-10s x%-4g x%-4g (%s)\n", regions[i].name, regions[i].rate_factor,
+               regions[i].price_factor, regions[i].source);
+    printf("  %-10s x%-4g x%-4g (no published figure)\n", "any other", 1.0, 1.0);
+}
+
+/* Makes the pools of `trace synth` and writes them to @output; the options are parsed. */
+static int
+__synth_write(const TraceSynthParams *base, char **pool_specs, int pools, char **option,
+              const char *name, const char *output)
+{
+    g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    g_autoptr(GError) error = NULL;
+    /* The pools: C per --pool with count=C, or --pools of them. */
+    guint n_specs = pool_specs ? g_strv_length(pool_specs) : 1;
+    g_autofree SynthPoolSpec *given = g_new0(SynthPoolSpec, n_specs);
+    g_autofree int *counts = g_new0(int, n_specs);
+    if (pool_specs != NULL) {
+        for (guint k = 0; k < n_specs; k++) {
+            if (!__synth_pool_spec(pool_specs[k], &given[k], &counts[k], keep))
+                return SPOTLAB_EXIT_USAGE;
+            pools += counts[k];
+            if (pools > 10000) {
+                fprintf(stderr, "spotlab trace synth: --pool: expected at most 10000 pools in "
+                                "all, got more\n");
+                return SPOTLAB_EXIT_USAGE;
+            }
+        }
+    } else {
+        counts[0] = pools;
+    }
+    g_autofree SynthPoolSpec *specs = g_new0(SynthPoolSpec, pools);
+    g_autofree int *copy = g_new0(int, pools); /* 1.. within its --pool, 0 when alone */
+    for (guint k = 0, i = 0; k < n_specs; k++)
+        for (int c = 0; c < counts[k]; c++, i++) {
+            specs[i] = given[k];
+            copy[i] = counts[k] > 1 ? c + 1 : 0;
+        }
+
+    /* The options: one value or one per pool, every value checked; a pool's own --pool keys
+     * win. */
+    for (int f = 0; f < SYNTH_N_FIELDS; f++) {
+        if (option[f] == NULL)
+            continue;
+        char **parts = g_strsplit(option[f], ",", -1);
+        g_ptr_array_add(keep, parts);
+        guint len = g_strv_length(parts);
+        if (len != 1 && len != (guint)pools) {
+            fprintf(stderr,
+                    "spotlab trace synth: --%s: expected one value or one per pool (%d), got %u\n",
+                    synth_fields[f].key, pools, len);
+            return SPOTLAB_EXIT_USAGE;
+        }
+        for (guint j = 0; j < len; j++) {
+            SynthPoolSpec value = {0};
+            if (!__synth_value(&value, (SynthField)f, parts[j], NULL))
+                return SPOTLAB_EXIT_USAGE;
+            for (int i = len == 1 ? 0 : (int)j; i < (len == 1 ? pools : (int)j + 1); i++) {
+                if (specs[i].set[f])
+                    continue;
+                specs[i].set[f] = TRUE;
+                specs[i].text[f] = value.text[f];
+                specs[i].number[f] = value.number[f];
+            }
+        }
+    }
+
+    /* --name takes one name per pool, or a prefix that gets numbered. */
+    g_auto(GStrv) names = name && strchr(name, ',') ? g_strsplit(name, ",", -1) : NULL;
+    if (names != NULL && g_strv_length(names) != (guint)pools) {
+        fprintf(stderr,
+                "spotlab trace synth: --name: expected one name or one per pool (%d), got %u\n",
+                pools, g_strv_length(names));
+        return SPOTLAB_EXIT_USAGE;
+    }
+    g_autoptr(TraceSet) set = trace_set_new();
+    for (int i = 0; i < pools; i++) {
+        const SynthPoolSpec *s = &specs[i];
+        g_autofree char *pool_name = NULL;
+        if (s->name != NULL && copy[i] > 0)
+            pool_name = g_strdup_printf("%s-%d", s->name, copy[i]);
+        else if (s->name != NULL)
+            pool_name = g_strdup(s->name);
+        else if (names != NULL)
+            pool_name = g_strdup(names[i]);
+        else if (pools == 1)
+            pool_name = g_strdup(name ? name : base->name);
+        else
+            pool_name = g_strdup_printf("%s-%d", name ? name : base->name, i + 1);
+        if (*pool_name == '\0' || trace_set_find(set, pool_name) != NULL) {
+            fprintf(stderr,
+                    "spotlab trace synth: pool name '%s': expected a unique, non-empty name "
+                    "(--name, --pool name=)\n",
+                    pool_name);
+            return SPOTLAB_EXIT_USAGE;
+        }
+        TraceSynthParams p = *base;
+        p.name = pool_name;
+        p.stream = (guint64)i;
+        /* Presets first, then what was given: an explicit rate or discount is the pool's own
+         * and drops the region's factor for it, unless a factor was given too. */
+        if (s->set[SYNTH_GPU] && !trace_synth_apply_gpu(&p, s->text[SYNTH_GPU], &error)) {
+            fprintf(stderr, "spotlab trace %s\n", error->message);
+            return SPOTLAB_EXIT_USAGE;
+        }
+        if (s->set[SYNTH_REGION])
+            trace_synth_apply_region(&p, s->text[SYNTH_REGION]);
+        if (s->set[SYNTH_ZONE])
+            p.zone = s->text[SYNTH_ZONE];
+        if (s->set[SYNTH_CLOUD])
+            trace_cloud_from_string(s->text[SYNTH_CLOUD], &p.cloud);
+        if (s->set[SYNTH_INSTANCE_TYPE])
+            p.instance_type = s->text[SYNTH_INSTANCE_TYPE];
+        if (s->set[SYNTH_RATE]) {
+            p.rate_per_hour = s->number[SYNTH_RATE];
+            p.region_factor = 1;
+        }
+        if (s->set[SYNTH_REGION_FACTOR])
+            p.region_factor = s->number[SYNTH_REGION_FACTOR];
+        if (s->set[SYNTH_WEEKEND_FACTOR])
+            p.weekend_factor = s->number[SYNTH_WEEKEND_FACTOR];
+        if (s->set[SYNTH_OUTAGE])
+            p.outage_seconds = s->number[SYNTH_OUTAGE];
+        if (s->set[SYNTH_ON_DEMAND_PRICE])
+            p.on_demand_price = s->number[SYNTH_ON_DEMAND_PRICE];
+        if (s->set[SYNTH_DISCOUNT]) {
+            p.discount = s->number[SYNTH_DISCOUNT];
+            p.price_factor = 1;
+        }
+        if (s->set[SYNTH_PRICE_FACTOR])
+            p.price_factor = s->number[SYNTH_PRICE_FACTOR];
+        if (s->set[SYNTH_OFFPEAK_DIP])
+            p.offpeak_dip = s->number[SYNTH_OFFPEAK_DIP];
+        TracePool *pool = trace_synth_pool(&p, &error);
+        if (pool == NULL) {
+            /* The library names the parameter after its option ("synth: rate: expected...");
+             * name the option or --pool that gave the value, and the pool when there are
+             * several. */
+            const char *msg = error->message;
+            if (g_str_has_prefix(msg, "synth: "))
+                msg += strlen("synth: ");
+            const char *colon = strchr(msg, ':');
+            g_autofree char *key = colon ? g_strndup(msg, (gsize)(colon - msg)) : NULL;
+            const char *spec = NULL;
+            for (int f = 0; key != NULL && f < SYNTH_N_FIELDS; f++)
+                if (strcmp(key, synth_fields[f].key) == 0 && s->from_spec[f])
+                    spec = s->spec;
+            g_autofree char *which =
+                pools > 1 ? g_strdup_printf(" (pool '%s')", pool_name) : g_strdup("");
+            if (key != NULL)
+                __synth_complain(spec, key, colon + 1 + (colon[1] == ' '), which);
+            else
+                fprintf(stderr, "spotlab trace synth: %s%s\n", msg, which);
+            return SPOTLAB_EXIT_USAGE;
+        }
+        trace_set_add(set, pool);
+    }
+    if (!trace_set_write(set, output, &error)) {
+        fprintf(stderr, "spotlab: %s\n", error->message);
+        return SPOTLAB_EXIT_USAGE;
+    }
+    return SPOTLAB_EXIT_OK;
 }
 
 static int
@@ -326,133 +674,121 @@ __trace_synth(int argc, char **argv)
 {
     TraceSynthParams base;
     trace_synth_defaults(&base);
-    g_autofree char *output = NULL, *name = NULL, *cloud = NULL, *region = NULL, *zone = NULL,
-                    *itype = NULL, *gap = NULL, *rate = NULL, *outage = NULL, *od = NULL,
-                    *start = NULL;
-    int pools = 1;
+    g_autofree char *output = NULL, *name = NULL, *gap = NULL, *start = NULL;
+    g_auto(GStrv) pool_specs = NULL;
+    char *option[SYNTH_N_FIELDS] = {NULL};
+    int pools = G_MININT; /* not given */
     gint64 seed = 1;
-    double hours = base.hours, weekend = base.weekend_factor, discount = base.discount,
-           dip = base.offpeak_dip;
+    gboolean presets = FALSE;
+    double hours = base.hours;
+    /* A table reads better aligned by hand. */
+    /* clang-format off */
     GOptionEntry entries[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
          "Write the trace to FILE in the canonical format (required)", "FILE"},
-        {"pools", 'n', 0, G_OPTION_ARG_INT, &pools, "Number of pools (default 1)", "N"},
+        {"pool", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &pool_specs,
+         "One pool specification, repeatable: name=N,count=C (C pools named N-1..N-C) and any "
+         "of the per-pool keys below (gpu=, region=, rate=...), which override the options "
+         "for these pools", "KEY=VALUE[,...]"},
+        {"pools", 'n', 0, G_OPTION_ARG_INT, &pools,
+         "Number of pools when no --pool is given (default 1)", "N"},
         {"name", 0, 0, G_OPTION_ARG_STRING, &name,
-         "Pool names, one per pool (a,b,c), or one prefix numbered NAME-1, NAME-2, ...",
-         "NAME[,NAME...]"},
-        {"cloud", 0, 0, G_OPTION_ARG_STRING, &cloud, "aws, gcp or azure (default aws)", "CLOUD"},
-        {"region", 0, 0, G_OPTION_ARG_STRING, &region, "Region to record", "REGION"},
-        {"zone", 0, 0, G_OPTION_ARG_STRING, &zone, "Zone to record", "ZONE"},
-        {"instance-type", 0, 0, G_OPTION_ARG_STRING, &itype, "Instance type (default h100)",
-         "TYPE"},
+         "Pool names, one per pool (a,b,c), or one prefix numbered NAME-1, NAME-2, ... "
+         "(default synthetic)", "NAME[,NAME...]"},
+        {"gpu", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_GPU],
+         "GPU preset: the published interruption rate, on-demand price and spot discount of "
+         "a100, h100 or v100 (default h100; see --presets)", "GPU[,GPU...]"},
+        {"region", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_REGION],
+         "Region to record; us-east-1 triples the preset rate, us-west-2 prices spot 20% above "
+         "us-east-2 (see --presets)", "REGION[,...]"},
+        {"region-factor", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_REGION_FACTOR],
+         "Multiplier of the interruption rate instead of the region's (also applies to --rate)",
+         "F[,F...]"},
+        {"price-factor", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_PRICE_FACTOR],
+         "Multiplier of the spot price instead of the region's (also applies to --discount)",
+         "F[,F...]"},
+        {"cloud", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_CLOUD],
+         "aws, gcp or azure (default aws)", "CLOUD[,...]"},
+        {"zone", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_ZONE], "Zone to record", "ZONE[,...]"},
+        {"instance-type", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_INSTANCE_TYPE],
+         "Instance type to record (default: the GPU preset's name)", "TYPE[,...]"},
+        {"rate", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_RATE],
+         "Interruptions per available hour on weekdays, taken as is: the region's factor does "
+         "not scale it (default: the GPU preset's)", "R[,R...]"},
+        {"outage", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_OUTAGE],
+         "Mean outage length (default 1h)", "D[,D...]"},
+        {"weekend-factor", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_WEEKEND_FACTOR],
+         "Rate multiplier on Saturdays and Sundays (default 0.6: 40% fewer)", "F[,F...]"},
+        {"on-demand-price", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_ON_DEMAND_PRICE],
+         "On-demand price (default: the GPU preset's)", "PRICE[,...]"},
+        {"discount", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_DISCOUNT],
+         "Spot discount against on demand at peak hours, taken as is: the region's price factor "
+         "does not scale it (default: the GPU preset's)", "F[,F...]"},
+        {"offpeak-dip", 0, 0, G_OPTION_ARG_STRING, &option[SYNTH_OFFPEAK_DIP],
+         "Further discount at night (22:00-06:00 UTC) and on weekends (default 0.12)",
+         "F[,F...]"},
         {"hours", 0, 0, G_OPTION_ARG_DOUBLE, &hours, "Length in hours (default 168)", "H"},
         {"gap", 0, 0, G_OPTION_ARG_STRING, &gap, "Tick length (default 10m)", "DURATION"},
-        {"rate", 0, 0, G_OPTION_ARG_STRING, &rate,
-         "Interruptions per available hour on weekdays, one value or one per pool (default "
-         "0.041, the published H100 rate)",
-         "R[,R...]"},
-        {"outage", 0, 0, G_OPTION_ARG_STRING, &outage,
-         "Mean outage length, one value or one per pool (default 1h)", "D[,D...]"},
-        {"weekend-factor", 0, 0, G_OPTION_ARG_DOUBLE, &weekend,
-         "Rate multiplier on weekends (default 0.6: 40% fewer)", "F"},
-        {"on-demand-price", 0, 0, G_OPTION_ARG_STRING, &od, "On-demand price (default $3.90/h)",
-         "PRICE"},
-        {"discount", 0, 0, G_OPTION_ARG_DOUBLE, &discount,
-         "Spot discount against on demand (default 0.70)", "F"},
-        {"offpeak-dip", 0, 0, G_OPTION_ARG_DOUBLE, &dip,
-         "Further discount at night and on weekends (default 0.12)", "F"},
         {"start", 0, 0, G_OPTION_ARG_STRING, &start,
          "UTC time of the first tick (default 2025-01-06T00:00:00Z, a Monday)", "ISO"},
-        {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "N"},
+        {"seed", 0, 0, G_OPTION_ARG_INT64, &seed,
+         "Random seed (default 1); pool i draws from stream i of it", "N"},
+        {"presets", 0, 0, G_OPTION_ARG_NONE, &presets,
+         "Print the GPU presets and region factors with their sources, and exit", NULL},
         {NULL},
     };
-    if (!cmd_parse_options("trace synth", "",
-                           "Make a synthetic trace from interruption and price statistics.",
-                           entries, &argc, &argv))
-        return SPOTLAB_EXIT_USAGE;
+    /* clang-format on */
+    int status = SPOTLAB_EXIT_USAGE;
+    if (!cmd_parse_options(
+            "trace synth", "",
+            "Make a synthetic trace from interruption and price statistics (docs/traces.md).\n\n"
+            "Options marked [,...] take one value for every pool or one per pool. A value given "
+            "(in --pool or as an option) overrides the presets of --gpu and --region; --pool "
+            "keys override the options.",
+            entries, &argc, &argv))
+        goto out;
+    if (presets) {
+        __synth_print_presets();
+        status = SPOTLAB_EXIT_OK;
+        goto out;
+    }
     if (argc != 1 || output == NULL) {
         fprintf(stderr, "spotlab trace synth: expected -o OUTPUT and no other arguments\n");
-        return SPOTLAB_EXIT_USAGE;
+        goto out;
     }
-    if (pools < 1 || pools > 10000) {
+    if (pool_specs != NULL && pools != G_MININT) {
+        fprintf(stderr, "spotlab trace synth: --pools: not allowed with --pool, whose count= "
+                        "keys give the number of pools\n");
+        goto out;
+    }
+    if (pools == G_MININT)
+        pools = pool_specs == NULL ? 1 : 0;
+    if (pool_specs == NULL && (pools < 1 || pools > 10000)) {
         fprintf(stderr, "spotlab trace synth: --pools: expected a number from 1 to 10000, got %d\n",
                 pools);
-        return SPOTLAB_EXIT_USAGE;
+        goto out;
     }
     if (seed < 0) {
         fprintf(stderr,
                 "spotlab trace synth: --seed: expected a number >= 0, got %" G_GINT64_FORMAT "\n",
                 seed);
-        return SPOTLAB_EXIT_USAGE;
-    }
-    g_autofree double *rates = g_new(double, pools);
-    g_autofree double *outages = g_new(double, pools);
-    if (!__per_pool("rate", rate ? rate : "0.041", (guint)pools, FALSE, rates) ||
-        !__per_pool("outage", outage ? outage : "1h", (guint)pools, TRUE, outages))
-        return SPOTLAB_EXIT_USAGE;
-    if (cloud != NULL && !trace_cloud_from_string(cloud, &base.cloud)) {
-        fprintf(stderr, "spotlab trace synth: --cloud: expected aws, gcp or azure, got '%s'\n",
-                cloud);
-        return SPOTLAB_EXIT_USAGE;
-    }
-    if (od != NULL && !scenario_parse_price(od, &base.on_demand_price)) {
-        fprintf(stderr,
-                "spotlab trace synth: --on-demand-price: expected a price like '$3.06/h', "
-                "got '%s'\n",
-                od);
-        return SPOTLAB_EXIT_USAGE;
+        goto out;
     }
     if (gap != NULL && !scenario_parse_duration(gap, &base.gap_seconds)) {
         fprintf(stderr, "spotlab trace synth: --gap: expected a duration like 10m, got '%s'\n",
                 gap);
-        return SPOTLAB_EXIT_USAGE;
+        goto out;
     }
+
     base.hours = hours;
-    base.weekend_factor = weekend;
-    base.discount = discount;
-    base.offpeak_dip = dip;
     base.seed = (guint64)seed;
-    base.region = region;
-    base.zone = zone;
-    if (itype != NULL)
-        base.instance_type = itype;
     if (start != NULL)
         base.start_time = start;
-    /* --name takes one name per pool, or a prefix that gets numbered. */
-    g_auto(GStrv) names = name && strchr(name, ',') ? g_strsplit(name, ",", -1) : NULL;
-    if (names != NULL && g_strv_length(names) != (guint)pools) {
-        fprintf(stderr, "spotlab trace synth: --name: expected one name or one per pool (%d)\n",
-                pools);
-        return SPOTLAB_EXIT_USAGE;
-    }
-    g_autoptr(TraceSet) set = trace_set_new();
-    for (int i = 0; i < pools; i++) {
-        TraceSynthParams p = base;
-        g_autofree char *pool_name = NULL;
-        if (names != NULL && g_strv_length(names) == (guint)pools)
-            pool_name = g_strdup(names[i]);
-        else if (pools == 1)
-            pool_name = g_strdup(name ? name : base.name);
-        else
-            pool_name = g_strdup_printf("%s-%d", name ? name : base.name, i + 1);
-        p.name = pool_name;
-        p.stream = (guint64)i;
-        p.rate_per_hour = rates[i];
-        p.outage_seconds = outages[i];
-        g_autoptr(GError) error = NULL;
-        TracePool *pool = trace_synth_pool(&p, &error);
-        if (pool == NULL) {
-            fprintf(stderr, "spotlab trace %s\n", error->message);
-            return SPOTLAB_EXIT_USAGE;
-        }
-        trace_set_add(set, pool);
-    }
-    g_autoptr(GError) error = NULL;
-    if (!trace_set_write(set, output, &error)) {
-        fprintf(stderr, "spotlab: %s\n", error->message);
-        return SPOTLAB_EXIT_USAGE;
-    }
-    return SPOTLAB_EXIT_OK;
+    status = __synth_write(&base, pool_specs, pools, option, name, output);
+out:
+    for (int f = 0; f < SYNTH_N_FIELDS; f++)
+        g_free(option[f]);
+    return status;
 }
 
 static int

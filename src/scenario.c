@@ -1,5 +1,5 @@
 /* spotlab: scenario files (see scenario.h and docs/scenarios.md). */
-#include "scenario.h"
+#include "scenario-private.h"
 
 #include "import.h"
 #include "rng.h"
@@ -95,143 +95,15 @@ scenario_parse_price(const char *text, double *usd_per_hour)
     return TRUE;
 }
 
-/* ---- reading fields with positions ---------------------------------------------------------- */
-
-typedef struct {
-    JsonSource *src;
-    GError **error;
-} Ctx;
-
-/* Sets the error at @field and returns FALSE, so that checks read `return FAIL(...)`. */
-static gboolean G_GNUC_PRINTF(3, 4) __fail(Ctx *ctx, const char *field, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    json_source_set_error_valist(ctx->src, ctx->error, SCENARIO_ERROR, SCENARIO_ERROR_INVALID,
-                                 field, format, ap);
-    va_end(ap);
-    return FALSE;
-}
-#define FAIL __fail
-
-static gboolean
-__check_keys(Ctx *ctx, json_t *obj, const char *field, const char *const *allowed)
-{
-    return json_source_check_keys(ctx->src, obj, field, allowed, SCENARIO_ERROR,
-                                  SCENARIO_ERROR_INVALID, ctx->error);
-}
-
-static gboolean
-__object(Ctx *ctx, json_t *v, const char *field, const char *what)
-{
-    if (json_is_object(v))
-        return TRUE;
-    g_autofree char *got = json_describe(v);
-    return FAIL(ctx, field, "expected %s (an object), got %s", what, got);
-}
-
-static char *
-__join(const char *field, const char *key)
-{
-    return *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
-}
-
-/* A duration member: a string with a unit or a number of seconds. @positive rejects 0. */
-static gboolean
-__duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
-           gboolean positive, double *out)
-{
-    g_autofree char *f = __join(field, key);
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        if (required)
-            return FAIL(ctx, f, "missing; expected a duration like \"43.2h\" or \"12m\"");
-        return TRUE;
-    }
-    double s;
-    gboolean negative = FALSE;
-    if (json_is_number(v)) {
-        s = json_number_value(v);
-    } else if (json_is_string(v) && json_string_value(v)[0] == '-' &&
-               scenario_parse_duration(json_string_value(v) + 1, &s)) {
-        /* "-5h" reads as a duration; what is wrong with it is the sign, so say that. */
-        negative = s > 0;
-    } else if (!json_is_string(v) || !scenario_parse_duration(json_string_value(v), &s)) {
-        g_autofree char *got = json_describe(v);
-        return FAIL(ctx, f,
-                    "expected a duration like \"43.2h\", \"12m\", \"1h30m\" or a number of "
-                    "seconds, got %s",
-                    got);
-    }
-    if (negative || !isfinite(s) || s < 0 || (positive && s == 0)) {
-        g_autofree char *got = json_describe(v);
-        return FAIL(ctx, f, "expected a duration %s, got %s", positive ? "> 0" : ">= 0", got);
-    }
-    *out = s;
-    return TRUE;
-}
-
-static gboolean
-__price(Ctx *ctx, json_t *obj, const char *field, const char *key, double *out)
-{
-    g_autofree char *f = __join(field, key);
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL)
-        return TRUE;
-    double p;
-    if (json_is_number(v))
-        p = json_number_value(v);
-    else if (!json_is_string(v) || !scenario_parse_price(json_string_value(v), &p)) {
-        g_autofree char *got = json_describe(v);
-        return FAIL(ctx, f, "expected a price like \"$3.06/h\" or a number of USD per hour, got %s",
-                    got);
-    }
-    if (!isfinite(p) || p < 0) {
-        g_autofree char *got = json_describe(v);
-        return FAIL(ctx, f, "expected a price >= 0, got %s", got);
-    }
-    *out = p;
-    return TRUE;
-}
-
-static gboolean
-__string(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
-         const char **out)
-{
-    g_autofree char *f = __join(field, key);
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        if (required)
-            return FAIL(ctx, f, "missing; expected a string");
-        return TRUE;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0) {
-        g_autofree char *got = json_describe(v);
-        return FAIL(ctx, f, "expected a non-empty string, got %s", got);
-    }
-    *out = json_string_value(v);
-    return TRUE;
-}
-
-static gboolean
-__uint(Ctx *ctx, json_t *obj, const char *field, const char *key, guint64 min, guint64 max,
-       guint64 *out)
-{
-    g_autofree char *f = __join(field, key);
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL)
-        return TRUE;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || (guint64)json_integer_value(v) < min ||
-        (guint64)json_integer_value(v) > max) {
-        g_autofree char *got = json_describe(v);
-        return FAIL(ctx, f,
-                    "expected a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
-                    ", got %s",
-                    min, max, got);
-    }
-    *out = (guint64)json_integer_value(v);
-    return TRUE;
-}
+/* The field readers live in scenario-fields.c; this file uses them by their short names. */
+#define FAIL         scenario__fail
+#define __check_keys scenario__check_keys
+#define __object     scenario__object
+#define __join       scenario__join
+#define __duration   scenario__duration
+#define __price      scenario__price
+#define __string     scenario__string
+#define __uint       scenario__uint
 
 /* ---- the scenario ---------------------------------------------------------------------------- */
 

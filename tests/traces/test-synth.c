@@ -78,14 +78,24 @@ test_deterministic(void)
     CU_ASSERT(!__steps_equal(&ref->price, &repriced->price));
 }
 
+typedef enum {
+    CLASS_DAY,     /* Monday to Friday, 06:00 to 22:00 UTC */
+    CLASS_NIGHT,   /* Monday to Friday, 22:00 to 06:00 UTC */
+    CLASS_WEEKEND, /* Saturday and Sunday, all day */
+    N_CLASSES
+} HourClass;
+
 typedef struct {
     double weekday_ticks, weekday_hits; /* up before the tick, and interrupted at it */
     double weekend_ticks, weekend_hits;
     double down_ticks, recoveries; /* down before the tick, and back up at it */
+    double class_ticks[N_CLASSES], price_sum[N_CLASSES];
 } Exposure;
 
 /* Counts, tick by tick, the chances to be interrupted (or to recover) and how many were
- * taken. The state of tick i is drawn at tick i, with the rate of tick i's day. */
+ * taken, and sums the spot price by hour class. The state of tick i is drawn at tick i, with
+ * the rate of tick i's day. The calendar is counted on from the start time here, rather than
+ * computed from the epoch as the synthesizer does, so the two cross-check. */
 static void
 __exposure(const TracePool *pool, Exposure *e)
 {
@@ -97,9 +107,21 @@ __exposure(const TracePool *pool, Exposure *e)
     g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
     g_autoptr(GDateTime) start = g_date_time_new_from_iso8601(pool->start_time, utc);
     CU_ASSERT_PTR_NOT_NULL_FATAL(start);
-    for (gsize i = 1; i < n; i++) {
-        g_autoptr(GDateTime) now = g_date_time_add(start, (GTimeSpan)i * pool->gap);
-        gboolean weekend = g_date_time_get_day_of_week(now) >= 6;
+    CU_ASSERT_FATAL(pool->gap % 1000000 == 0);
+    const gint64 gap_s = pool->gap / 1000000;
+    const gint64 first = g_date_time_get_hour(start) * 3600 + g_date_time_get_minute(start) * 60 +
+                         g_date_time_get_second(start);
+    const int monday_based = g_date_time_get_day_of_week(start) - 1; /* 0 = Monday */
+    for (gsize i = 0; i < n; i++) {
+        gint64 s = first + (gint64)i * gap_s;
+        int dow = (int)((monday_based + s / 86400) % 7) + 1;
+        int hour = (int)(s % 86400 / 3600);
+        gboolean weekend = dow >= 6;
+        HourClass c = weekend ? CLASS_WEEKEND : (hour >= 22 || hour < 6) ? CLASS_NIGHT : CLASS_DAY;
+        e->class_ticks[c]++;
+        e->price_sum[c] += price[i];
+        if (i == 0)
+            continue;
         if (avail[i - 1]) {
             if (weekend) {
                 e->weekend_ticks++;
