@@ -151,6 +151,8 @@ sim_model_free(SimModel *m)
     if (m == NULL)
         return;
     g_ptr_array_unref(m->pools);
+    for (guint i = 0; i < m->job.n_step_times; i++)
+        g_free((char *)m->job.step_times[i].instance_type);
     g_free(m->job.step_times);
     g_free(m->job.storage_region);
     g_free(m);
@@ -182,23 +184,32 @@ sim_pool_free(SimPool *p)
 void
 sim_model_add_pool(SimModel *m, SimPool *p)
 {
-    if (p->capacity.n > 0 && m->trace_span > 0) {
+    g_ptr_array_add(m->pools, p);
+}
+
+void
+sim_model_finish(SimModel *m)
+{
+    for (guint k = 0; k < m->pools->len; k++) {
+        SimPool *p = g_ptr_array_index(m->pools, k);
+        if (p->capacity.n == 0) {
+            p->trace_rate = p->hazard.rate_per_hour;
+            continue;
+        }
         /* Interruptions per available hour over the recording, for policies that plan with a
          * rate (Young/Daly) before they have seen any. */
+        gint64 span = m->trace_span > 0 ? m->trace_span : p->capacity.time[p->capacity.n - 1];
         gint64 up = 0;
         guint drops = 0;
-        for (gsize i = 0; i < p->capacity.n; i++) {
-            gint64 end = i + 1 < p->capacity.n ? p->capacity.time[i + 1] : m->trace_span;
+        for (gsize i = 0; i < p->capacity.n && p->capacity.time[i] < span; i++) {
+            gint64 end = i + 1 < p->capacity.n ? MIN(p->capacity.time[i + 1], span) : span;
             if (p->capacity.value[i] >= 1)
                 up += MAX(end - p->capacity.time[i], 0);
             else if (i > 0 && p->capacity.value[i - 1] >= 1)
                 drops++;
         }
         p->trace_rate = up > 0 ? drops / ((double)up / HOUR_US) : (double)NAN;
-    } else if (p->capacity.n == 0) {
-        p->trace_rate = p->hazard.rate_per_hour;
     }
-    g_ptr_array_add(m->pools, p);
 }
 
 double

@@ -131,7 +131,7 @@ typedef struct {
     double max_price;       /* Azure: evicted while the price is above it; NaN: none */
     gboolean preemptible;   /* Google legacy preemptible: the cloud's lifetime limit applies */
     double trace_rate;      /* interruptions per available hour in the capacity trace (set by
-                             * sim_model_add_pool); the hazard's rate for hazard pools */
+                             * sim_model_finish); the hazard's rate for hazard pools */
 } SimPool;
 
 /* ---- jobs -------------------------------------------------------------------------------------- */
@@ -143,7 +143,7 @@ typedef enum {
 } SimJobKind;
 
 typedef struct {
-    const char *instance_type;
+    const char *instance_type; /* owned by the model */
     double seconds; /* per step (training) or per item (inference) on that type */
 } SimStepTime;
 
@@ -192,6 +192,9 @@ SimModel *sim_model_new(void);
 void sim_model_free(SimModel *model);
 /* Takes ownership of @pool. */
 void sim_model_add_pool(SimModel *model, SimPool *pool);
+/* Derives what the pools imply (each trace's interruption rate); call once every pool is in and
+ * trace_span is set, before running. */
+void sim_model_finish(SimModel *model);
 SimPool *sim_pool_new(const char *name);
 void sim_pool_free(SimPool *pool);
 

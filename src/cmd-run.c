@@ -1,5 +1,6 @@
 /* spotlab run: simulate a scenario. */
 #include "commands.h"
+#include "run-cloud.h"
 #include "run.h"
 
 #include <glib/gstdio.h>
@@ -31,7 +32,7 @@ __progress(gsize done, gsize total, gpointer user_data)
     double elapsed = (double)(g_get_monotonic_time() - *started) / 1e6;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
     double left = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "\r%zu/%zu windows, %.0f/s, %.0f s left   ", done, total, rate, left);
+    fprintf(stderr, "\r%zu/%zu done, %.0f/s, %.0f s left   ", done, total, rate, left);
     if (done == total)
         fputs("\r\033[K", stderr);
     fflush(stderr);
@@ -108,6 +109,21 @@ cmd_run(int argc, char **argv)
     }
     gint64 started = g_get_monotonic_time();
     gboolean show_progress = !quiet && isatty(STDERR_FILENO);
+    if (scenario->model == SCENARIO_MODEL_CONTINUOUS) {
+        g_autoptr(CloudResults) cloud =
+            cloud_run(scenario, (guint)threads, show_progress ? __progress : NULL, &started);
+        if (output != NULL && !cloud_results_write(cloud, output, &error)) {
+            fprintf(stderr, "spotlab: %s\n", error->message);
+            return SPOTLAB_EXIT_USAGE;
+        }
+        if (!quiet) {
+            g_autofree char *table = cloud_results_table(cloud);
+            fputs(table, stdout);
+            if (output != NULL)
+                printf("results: %s\n", output);
+        }
+        return SPOTLAB_EXIT_OK;
+    }
     g_autoptr(RunResults) results =
         run_scenario(scenario, (guint)threads, show_progress ? __progress : NULL, &started);
     if (output != NULL && !run_results_write(results, output, &error)) {

@@ -134,19 +134,19 @@ run_results_free(RunResults *results)
 
 /* ---- the results document --------------------------------------------------------------- */
 
-static json_t *
-__num(double v)
+json_t *
+run_json_number(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *
-__summary_json(const SimSummary *s)
+json_t *
+run_summary_json(const SimSummary *s)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[o,o]}", "n", (json_int_t)s->n,
-                     "mean", __num(s->mean), "stddev", __num(s->stddev), "median", __num(s->median),
-                     "p90", __num(s->p90), "p95", __num(s->p95), "min", __num(s->min), "max",
-                     __num(s->max), "ci95", __num(s->ci_low), __num(s->ci_high));
+                     "mean", run_json_number(s->mean), "stddev", run_json_number(s->stddev), "median", run_json_number(s->median),
+                     "p90", run_json_number(s->p90), "p95", run_json_number(s->p95), "min", run_json_number(s->min), "max",
+                     run_json_number(s->max), "ci95", run_json_number(s->ci_low), run_json_number(s->ci_high));
 }
 
 static json_t *
@@ -154,13 +154,13 @@ __result_json(const RunWindow *rw, const SimTickResult *r)
 {
     json_t *o = json_pack(
         "{s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:o, s:o, s:I, s:I}", "pool",
-        rw->pool->pool->name, "start_hours", __num(rw->window->start_hours), "start_index",
-        (json_int_t)rw->window->start, "cost", __num(r->cost), "spot_cost", __num(r->spot_cost),
-        "on_demand_cost", __num(r->od_cost), "savings_pct",
-        __num(rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost) : (double)NAN),
+        rw->pool->pool->name, "start_hours", run_json_number(rw->window->start_hours), "start_index",
+        (json_int_t)rw->window->start, "cost", run_json_number(r->cost), "spot_cost", run_json_number(r->spot_cost),
+        "on_demand_cost", run_json_number(r->od_cost), "savings_pct",
+        run_json_number(rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost) : (double)NAN),
         "finished", r->finished, "deadline_met", r->deadline_met, "infeasible", r->infeasible,
-        "finish_hours", __num(r->finish_hours), "spot_hours", __num(r->spot_hours),
-        "on_demand_hours", __num(r->od_hours), "preemptions", (json_int_t)r->preemptions,
+        "finish_hours", run_json_number(r->finish_hours), "spot_hours", run_json_number(r->spot_hours),
+        "on_demand_hours", run_json_number(r->od_hours), "preemptions", (json_int_t)r->preemptions,
         "launches", (json_int_t)r->launches);
     return o;
 }
@@ -182,9 +182,9 @@ run_results_to_json(const RunResults *res)
         json_object_set_new(json_object_get(root, "scenario"), "description",
                             json_string(sc->description));
     json_object_set_new(root, "job",
-                        json_pack("{s:o, s:o, s:o}", "work_hours", __num(sc->job.work / 3600),
-                                  "deadline_hours", __num(sc->job.deadline / 3600),
-                                  "restart_overhead_hours", __num(sc->job.overhead / 3600)));
+                        json_pack("{s:o, s:o, s:o}", "work_hours", run_json_number(sc->job.work / 3600),
+                                  "deadline_hours", run_json_number(sc->job.deadline / 3600),
+                                  "restart_overhead_hours", run_json_number(sc->job.overhead / 3600)));
     json_t *pools = json_array();
     for (guint p = 0; p < sc->pools->len; p++) {
         const ScenarioPool *sp = sc->pools->pdata[p];
@@ -194,9 +194,9 @@ run_results_to_json(const RunResults *res)
                               sp->pool->name, "cloud", trace_cloud_to_string(sp->pool->cloud),
                               "region", sp->pool->region, "zone", sp->pool->zone, "instance_type",
                               sp->pool->instance_type, "source", sp->pool->source, "gap_seconds",
-                              __num(sp->tick.gap), "ticks", (json_int_t)sp->tick.n,
+                              run_json_number(sp->tick.gap), "ticks", (json_int_t)sp->tick.n,
                               "gang_threshold", (json_int_t)sp->threshold, "availability",
-                              __num(st.availability), "on_demand_price", __num(sp->tick.od_price));
+                              run_json_number(st.availability), "on_demand_price", run_json_number(sp->tick.od_price));
         json_array_append_new(pools, o);
     }
     json_object_set_new(root, "pools", pools);
@@ -208,12 +208,12 @@ run_results_to_json(const RunResults *res)
         gsize n = res->windows->len;
         json_t *summary = json_pack(
             "{s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "runs", (json_int_t)n, "cost",
-            __summary_json(&s->cost), "savings_pct", __summary_json(&s->savings),
-            "total_savings_pct", __num(s->total_savings), "finish_hours",
-            __summary_json(&s->finish_hours), "deadline_met_pct",
-            __num(n ? 100.0 * (double)s->deadline_met / (double)n : (double)NAN), "deadline_met",
+            run_summary_json(&s->cost), "savings_pct", run_summary_json(&s->savings),
+            "total_savings_pct", run_json_number(s->total_savings), "finish_hours",
+            run_summary_json(&s->finish_hours), "deadline_met_pct",
+            run_json_number(n ? 100.0 * (double)s->deadline_met / (double)n : (double)NAN), "deadline_met",
             (json_int_t)s->deadline_met, "infeasible", (json_int_t)s->infeasible, "unfinished",
-            (json_int_t)s->unfinished, "preemptions_mean", __num(s->preemptions_mean));
+            (json_int_t)s->unfinished, "preemptions_mean", run_json_number(s->preemptions_mean));
         json_t *runs = json_array();
         for (gsize i = 0; i < n; i++) {
             const RunWindow *rw = &g_array_index(res->windows, RunWindow, i);
@@ -228,20 +228,27 @@ run_results_to_json(const RunResults *res)
 }
 
 gboolean
-run_results_write(const RunResults *results, const char *path, GError **error)
+run_json_write(json_t *doc, const char *path, GError **error)
 {
-    json_t *doc = run_results_to_json(results);
     g_autofree char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-    json_decref(doc);
     g_autoptr(GString) out = g_string_new(text);
     g_string_append_c(out, '\n');
     return spotlab_file_replace(path, out->str, out->len, error);
 }
 
+gboolean
+run_results_write(const RunResults *results, const char *path, GError **error)
+{
+    json_t *doc = run_results_to_json(results);
+    gboolean ok = run_json_write(doc, path, error);
+    json_decref(doc);
+    return ok;
+}
+
 /* ---- the terminal table --------------------------------------------------------------------- */
 
-static void
-__money(char *buf, gsize size, double v)
+void
+run_format_money(char *buf, gsize size, double v)
 {
     if (!isfinite(v)) {
         g_strlcpy(buf, "-", size);
@@ -280,11 +287,11 @@ run_results_table(const RunResults *res)
     for (guint k = 0; k < res->n_policies; k++) {
         const RunPolicySummary *s = &res->policies[k];
         char mean[32], lo[32], hi[32], med[32], p90[32], ci[80], sav[16], dl[16];
-        __money(mean, sizeof mean, s->cost.mean);
-        __money(lo, sizeof lo, s->cost.ci_low);
-        __money(hi, sizeof hi, s->cost.ci_high);
-        __money(med, sizeof med, s->cost.median);
-        __money(p90, sizeof p90, s->cost.p90);
+        run_format_money(mean, sizeof mean, s->cost.mean);
+        run_format_money(lo, sizeof lo, s->cost.ci_low);
+        run_format_money(hi, sizeof hi, s->cost.ci_high);
+        run_format_money(med, sizeof med, s->cost.median);
+        run_format_money(p90, sizeof p90, s->cost.p90);
         g_snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
         g_snprintf(sav, sizeof sav, "%.1f%%", s->total_savings);
         g_snprintf(dl, sizeof dl, "%.1f%%", n ? 100.0 * (double)s->deadline_met / (double)n : 0.0);

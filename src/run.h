@@ -66,6 +66,13 @@ gboolean run_results_write(const RunResults *results, const char *path, GError *
 /* The table `spotlab run` prints: one line per policy. */
 char *run_results_table(const RunResults *results);
 
+/* Helpers the results writers share: a JSON number (null for NaN and infinities), a summary
+ * object, writing a document atomically, and money for tables ("$1,234.56", "-" for NaN). */
+json_t *run_json_number(double v);
+json_t *run_summary_json(const SimSummary *s);
+gboolean run_json_write(json_t *doc, const char *path, GError **error);
+void run_format_money(char *buf, gsize size, double v);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RunResults, run_results_free)
 
 G_END_DECLS

@@ -53,6 +53,9 @@ gboolean scenario__rate(Ctx *ctx, json_t *obj, const char *field, const char *ke
 gboolean scenario__gb_price(Ctx *ctx, json_t *obj, const char *field, const char *key,
                             gboolean per_month, double *out);
 
+/* Reads the rest of a continuous-model scenario (name, description and seed are read). */
+gboolean scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root);
+
 /* Parsers of the units above, for the command line too. */
 gboolean scenario_parse_size(const char *text, double *gb);
 gboolean scenario_parse_bandwidth(const char *text, double *gb_per_second);

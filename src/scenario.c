@@ -128,6 +128,10 @@ scenario_free(Scenario *scenario)
     g_free(scenario->description);
     if (scenario->pools)
         g_ptr_array_unref(scenario->pools);
+    if (scenario->strategies)
+        g_ptr_array_unref(scenario->strategies);
+    sim_strategy_free(scenario->baseline);
+    sim_model_free(scenario->cloud);
     trace_set_free(scenario->traces);
     g_free(scenario);
 }
@@ -434,7 +438,10 @@ scenario_load(const char *path, GError **error)
              got);
         return NULL;
     }
-    if (!__check_keys(ctx, root, "", keys))
+    json_t *model_value = json_object_get(root, "model");
+    gboolean continuous = json_is_string(model_value) &&
+                          strcmp(json_string_value(model_value), "continuous") == 0;
+    if (!continuous && !__check_keys(ctx, root, "", keys))
         return NULL;
 
     g_autoptr(Scenario) sc = g_new0(Scenario, 1);
@@ -459,8 +466,17 @@ scenario_load(const char *path, GError **error)
         sc->name = g_strdup(name);
     }
     sc->description = g_strdup(description);
+    if (continuous) {
+        sc->model = SCENARIO_MODEL_CONTINUOUS;
+        if (!scenario__load_cloud(ctx, sc, root))
+            return NULL;
+        return g_steal_pointer(&sc);
+    }
     if (model != NULL && strcmp(model, "tick") != 0) {
-        FAIL(ctx, "model", "expected \"tick\" (the deadline-aware tick model), got \"%s\"", model);
+        FAIL(ctx, "model",
+             "expected \"tick\" (the deadline-aware tick model) or \"continuous\" (the "
+             "continuous-time cloud model), got \"%s\"",
+             model);
         return NULL;
     }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "json-source.h"
+#include "cloud-model.h"
 #include "tick-model.h"
 #include "trace.h"
 
@@ -43,17 +44,30 @@ typedef struct {
     GArray *windows; /* ScenarioWindow */
 } ScenarioPool;
 
+typedef enum {
+    SCENARIO_MODEL_TICK = 0,   /* the deadline-aware tick model (docs/model.md) */
+    SCENARIO_MODEL_CONTINUOUS, /* the continuous-time cloud model (docs/cloud-model.md) */
+} ScenarioModel;
+
 typedef struct {
     char *path;
     char *name;
     char *description;
     guint64 seed;
+    ScenarioModel model;
+    /* The tick model. */
     SimTickJob job;
     SimTickPolicy policies[SIM_TICK_N_POLICIES];
     guint n_policies;
     TraceSet *traces;
     GPtrArray *pools;     /* ScenarioPool*, owned */
     guint random_windows; /* 0 when start hours were listed */
+    /* The continuous-time model: pools and job in @cloud (its traces borrowed from @traces),
+     * the strategies to compare, and the on-demand baseline every saving is measured against. */
+    SimModel *cloud;
+    GPtrArray *strategies; /* SimStrategy*, owned */
+    SimStrategy *baseline;
+    guint replicas;
 } Scenario;
 
 /**

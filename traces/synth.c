@@ -120,12 +120,9 @@ trace_synth_apply_gpu(TraceSynthParams *p, const char *gpu, GError **error)
     if (preset == NULL) {
         GString *names = g_string_new(NULL);
         for (gsize i = 0; i < G_N_ELEMENTS(gpus); i++)
-            g_string_append_printf(names, "%s%s", gpus[i].name,
-                                   i + 2 < G_N_ELEMENTS(gpus)   ? ", "
-                                   : i + 1 < G_N_ELEMENTS(gpus) ? " or "
-                                                                : "");
-        g_set_error(error, TRACE_ERROR, TRACE_ERROR_USAGE, "synth: gpu: expected %s, got '%s'",
-                    names->str, gpu ? gpu : "(null)");
+            g_string_append_printf(names, "%s%s", i ? ", " : "", gpus[i].name);
+        g_set_error(error, TRACE_ERROR, TRACE_ERROR_USAGE,
+                    "synth: gpu: expected one of %s, got '%s'", names->str, gpu ? gpu : "(null)");
         g_string_free(names, TRUE);
         return FALSE;
     }

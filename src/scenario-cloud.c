@@ -1,0 +1,788 @@
+/* spotlab: scenarios of the continuous-time cloud model (docs/scenarios.md, "model":
+ * "continuous"). Reads clouds, egress, pools (from traces or hazard models), the job and the
+ * strategies into a SimModel and SimStrategy list. */
+#include "scenario-private.h"
+
+#include "import.h"
+#include "util.h"
+
+#include <math.h>
+#include <string.h>
+
+#define US 1e6
+
+static SimTime
+__us(double seconds)
+{
+    return (SimTime)llround(seconds * US);
+}
+
+/* ---- clouds and egress ---------------------------------------------------------------------- */
+
+static gboolean
+__dist(Ctx *ctx, json_t *obj, const char *field, const char *key, SimDist *dist)
+{
+    static const char *const keys[] = {"fixed", "uniform", "exponential", "median", "p95", NULL};
+    json_t *v = json_object_get(obj, key);
+    g_autofree char *f = scenario__join(field, key);
+    if (v == NULL)
+        return TRUE;
+    if (json_is_string(v) || json_is_number(v)) {
+        dist->kind = SIM_DIST_FIXED;
+        return scenario__duration(ctx, obj, field, key, TRUE, FALSE, &dist->a);
+    }
+    if (!scenario__object(ctx, v, f, "a distribution") || !scenario__check_keys(ctx, v, f, keys))
+        return FALSE;
+    if (json_object_get(v, "fixed") != NULL) {
+        dist->kind = SIM_DIST_FIXED;
+        return scenario__duration(ctx, v, f, "fixed", TRUE, FALSE, &dist->a);
+    }
+    if (json_object_get(v, "exponential") != NULL) {
+        dist->kind = SIM_DIST_EXPONENTIAL;
+        return scenario__duration(ctx, v, f, "exponential", TRUE, FALSE, &dist->a);
+    }
+    json_t *u = json_object_get(v, "uniform");
+    if (u != NULL) {
+        g_autofree char *fu = scenario__join(f, "uniform");
+        if (!json_is_array(u) || json_array_size(u) != 2)
+            return scenario__fail(ctx, fu, "expected [from, to], two durations");
+        json_t *pair = json_pack("{s:O, s:O}", "from", json_array_get(u, 0), "to",
+                                 json_array_get(u, 1));
+        gboolean ok = scenario__duration(ctx, pair, fu, "from", TRUE, FALSE, &dist->a) &&
+                      scenario__duration(ctx, pair, fu, "to", TRUE, FALSE, &dist->b);
+        json_decref(pair);
+        if (ok && dist->b < dist->a)
+            return scenario__fail(ctx, fu, "expected from <= to");
+        dist->kind = SIM_DIST_UNIFORM;
+        return ok;
+    }
+    dist->kind = SIM_DIST_LOGNORMAL;
+    if (!scenario__duration(ctx, v, f, "median", TRUE, TRUE, &dist->a) ||
+        !scenario__duration(ctx, v, f, "p95", TRUE, TRUE, &dist->b))
+        return FALSE;
+    if (dist->b < dist->a) {
+        g_autofree char *fp = scenario__join(f, "p95");
+        return scenario__fail(ctx, fp, "expected a 95th percentile >= the median");
+    }
+    return TRUE;
+}
+
+/* Reads an optional duration member into a SimTime. */
+static gboolean
+__time(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean positive,
+       SimTime *out)
+{
+    double s = NAN;
+    if (!scenario__duration(ctx, obj, field, key, FALSE, positive, &s))
+        return FALSE;
+    if (!isnan(s))
+        *out = __us(s);
+    return TRUE;
+}
+
+static gboolean
+__cloud(Ctx *ctx, json_t *obj, const char *field, SimCloud *c)
+{
+    static const char *const keys[] = {"notice",    "notice_missed", "notice_late",
+                                       "notice_duplicated", "rebalance", "billing",
+                                       "provisioning", "preemptible_lifetime", NULL};
+    if (!scenario__object(ctx, obj, field, "a cloud's settings") ||
+        !scenario__check_keys(ctx, obj, field, keys))
+        return FALSE;
+    if (!__time(ctx, obj, field, "notice", FALSE, &c->notice_lead) ||
+        !scenario__fraction(ctx, obj, field, "notice_missed", &c->notice_missed) ||
+        !__time(ctx, obj, field, "notice_late", FALSE, &c->notice_late) ||
+        !scenario__fraction(ctx, obj, field, "notice_duplicated", &c->notice_duplicated) ||
+        !__dist(ctx, obj, field, "provisioning", &c->provisioning) ||
+        !__time(ctx, obj, field, "preemptible_lifetime", FALSE, &c->preemptible_lifetime))
+        return FALSE;
+    json_t *rb = json_object_get(obj, "rebalance");
+    if (rb != NULL) {
+        static const char *const rkeys[] = {"lead", "probability", NULL};
+        g_autofree char *f = scenario__join(field, "rebalance");
+        if (!scenario__object(ctx, rb, f, "rebalance settings") ||
+            !scenario__check_keys(ctx, rb, f, rkeys) ||
+            !__time(ctx, rb, f, "lead", FALSE, &c->rebalance_lead) ||
+            !scenario__fraction(ctx, rb, f, "probability", &c->rebalance_probability))
+            return FALSE;
+    }
+    json_t *bill = json_object_get(obj, "billing");
+    if (bill != NULL) {
+        static const char *const bkeys[] = {"granularity", "minimum", NULL};
+        g_autofree char *f = scenario__join(field, "billing");
+        if (!scenario__object(ctx, bill, f, "billing settings") ||
+            !scenario__check_keys(ctx, bill, f, bkeys) ||
+            !__time(ctx, bill, f, "granularity", TRUE, &c->billing_granularity) ||
+            !__time(ctx, bill, f, "minimum", FALSE, &c->billing_minimum))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+__cloud_index(Ctx *ctx, const char *field, const char *name, guint *out)
+{
+    for (guint k = 0; k < SIM_N_CLOUDS; k++) {
+        if (g_strcmp0(sim_cloud_name((SimCloudKind)k), name) == 0 ||
+            (k == SIM_CLOUD_GCP && g_strcmp0(name, "google") == 0)) {
+            *out = k;
+            return TRUE;
+        }
+    }
+    return scenario__fail(ctx, field, "expected \"aws\", \"gcp\" or \"azure\", got \"%s\"", name);
+}
+
+/* ---- pools ------------------------------------------------------------------------------------ */
+
+/* Published interruption rates per instance-hour (shared/design/seed-facts.md). */
+static gboolean
+__gpu_rate(const char *gpu, double *rate)
+{
+    static const struct {
+        const char *gpu;
+        double rate;
+    } rates[] = {{"a100", 0.023}, {"v100", 0.008}, {"h100", 0.041}};
+    for (gsize i = 0; i < G_N_ELEMENTS(rates); i++) {
+        if (g_ascii_strcasecmp(gpu, rates[i].gpu) == 0) {
+            *rate = rates[i].rate;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static gboolean
+__hazard(Ctx *ctx, json_t *obj, const char *field, SimHazard *h)
+{
+    static const char *const keys[] = {"rate",         "gpu",           "region_factor",
+                                       "weekend_factor", "night_factor", "launch_failure", NULL};
+    if (!scenario__object(ctx, obj, field, "a hazard model") ||
+        !scenario__check_keys(ctx, obj, field, keys))
+        return FALSE;
+    const char *gpu = NULL;
+    double rate = NAN, region = 1;
+    h->weekend_factor = 0.6;
+    h->night_factor = 1;
+    if (!scenario__string(ctx, obj, field, "gpu", FALSE, &gpu) ||
+        !scenario__rate(ctx, obj, field, "rate", &rate) ||
+        !scenario__number(ctx, obj, field, "region_factor", 0, 1000, &region) ||
+        !scenario__number(ctx, obj, field, "weekend_factor", 0, 1000, &h->weekend_factor) ||
+        !scenario__number(ctx, obj, field, "night_factor", 0, 1000, &h->night_factor) ||
+        !scenario__fraction(ctx, obj, field, "launch_failure", &h->launch_failure))
+        return FALSE;
+    if (gpu != NULL && isnan(rate) && !__gpu_rate(gpu, &rate)) {
+        g_autofree char *f = scenario__join(field, "gpu");
+        return scenario__fail(ctx, f, "expected a100, v100 or h100 (published rates), got \"%s\"",
+                              gpu);
+    }
+    if (isnan(rate))
+        return scenario__fail(ctx, field,
+                              "expected \"rate\" (interruptions per instance-hour, like "
+                              "\"4.1%%/h\") or \"gpu\" (a100, v100, h100)");
+    h->rate_per_hour = rate * region;
+    return TRUE;
+}
+
+static gboolean
+__pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
+{
+    static const char *const keys[] = {
+        "name",   "cloud",  "region",     "zone",      "instance_type", "gpus",
+        "trace",  "hazard", "spot_price", "on_demand_price", "max_price", "preemptible",
+        "capacity_scale", NULL};
+    g_autofree char *field = g_strdup_printf("pools[%zu]", i);
+    if (!scenario__object(ctx, obj, field, "a pool") ||
+        !scenario__check_keys(ctx, obj, field, keys))
+        return FALSE;
+    const char *name = NULL, *cloud = NULL, *region = NULL, *zone = NULL, *itype = NULL;
+    if (!scenario__string(ctx, obj, field, "name", TRUE, &name) ||
+        !scenario__string(ctx, obj, field, "cloud", TRUE, &cloud) ||
+        !scenario__string(ctx, obj, field, "region", FALSE, &region) ||
+        !scenario__string(ctx, obj, field, "zone", FALSE, &zone) ||
+        !scenario__string(ctx, obj, field, "instance_type", FALSE, &itype))
+        return FALSE;
+    SimModel *m = sc->cloud;
+    for (guint k = 0; k < m->pools->len; k++) {
+        if (strcmp(sim_model_pool(m, k)->name, name) == 0) {
+            g_autofree char *f = scenario__join(field, "name");
+            return scenario__fail(ctx, f, "\"%s\" names an earlier pool too", name);
+        }
+    }
+    SimPool *p = sim_pool_new(name);
+    /* From here on the pool belongs to the model, so every error path frees it. */
+    sim_model_add_pool(m, p);
+    g_autofree char *f_cloud = scenario__join(field, "cloud");
+    if (!__cloud_index(ctx, f_cloud, cloud, &p->cloud))
+        return FALSE;
+    p->region = g_strdup(region);
+    p->zone = g_strdup(zone);
+    p->instance_type = g_strdup(itype ? itype : name);
+    guint64 gpus = 1;
+    double scale = 1, spot = NAN, od = NAN, max_price = NAN;
+    gboolean preemptible = FALSE;
+    if (!scenario__uint(ctx, obj, field, "gpus", 1, 1024, &gpus) ||
+        !scenario__number(ctx, obj, field, "capacity_scale", 1, 1e6, &scale) ||
+        !scenario__price(ctx, obj, field, "spot_price", &spot) ||
+        !scenario__price(ctx, obj, field, "on_demand_price", &od) ||
+        !scenario__price(ctx, obj, field, "max_price", &max_price) ||
+        !scenario__bool(ctx, obj, field, "preemptible", &preemptible))
+        return FALSE;
+    p->gpus = (guint)gpus;
+    p->preemptible = preemptible;
+    p->max_price = max_price;
+
+    json_t *trace = json_object_get(obj, "trace");
+    json_t *hazard = json_object_get(obj, "hazard");
+    if ((trace == NULL) == (hazard == NULL))
+        return scenario__fail(ctx, field,
+                              "expected exactly one of \"trace\" (capacity and price from a "
+                              "recording) and \"hazard\" (a hazard model)");
+    if (hazard != NULL) {
+        g_autofree char *fh = scenario__join(field, "hazard");
+        if (!__hazard(ctx, hazard, fh, &p->hazard))
+            return FALSE;
+    } else {
+        static const char *const tkeys[] = {"file", "format", "convention", "pool", "time_unit",
+                                            NULL};
+        g_autofree char *ft = scenario__join(field, "trace");
+        if (!scenario__object(ctx, trace, ft, "a trace") ||
+            !scenario__check_keys(ctx, trace, ft, tkeys))
+            return FALSE;
+        const char *file = NULL, *format = NULL, *convention = NULL, *key = NULL,
+                   *time_unit = NULL;
+        if (!scenario__string(ctx, trace, ft, "file", TRUE, &file) ||
+            !scenario__string(ctx, trace, ft, "format", FALSE, &format) ||
+            !scenario__string(ctx, trace, ft, "convention", FALSE, &convention) ||
+            !scenario__string(ctx, trace, ft, "pool", FALSE, &key) ||
+            !scenario__string(ctx, trace, ft, "time_unit", FALSE, &time_unit))
+            return FALSE;
+        TraceImportOptions opts = {.format = format, .key = key};
+        if (convention != NULL && !trace_convention_from_string(convention, &opts.convention)) {
+            g_autofree char *fc = scenario__join(ft, "convention");
+            return scenario__fail(ctx, fc, "expected \"availability\" or \"preempted\", got \"%s\"",
+                                  convention);
+        }
+        if (time_unit != NULL)
+            opts.time_unit = strcmp(time_unit, "h") == 0 ? 3600 : strcmp(time_unit, "s") == 0 ? 1 : 0;
+        if (time_unit != NULL && opts.time_unit == 0) {
+            g_autofree char *fu = scenario__join(ft, "time_unit");
+            return scenario__fail(ctx, fu, "expected \"s\" or \"h\", got \"%s\"", time_unit);
+        }
+        g_autofree char *path = spotlab_resolve_path(ctx->src->path, file);
+        g_autoptr(GError) terr = NULL;
+        g_autoptr(TraceSet) set = trace_import(path, &opts, &terr);
+        g_autofree char *ff = scenario__join(ft, "file");
+        if (set == NULL)
+            return scenario__fail(ctx, terr->code == TRACE_ERROR_USAGE ? ft : ff, "%s",
+                                  terr->message);
+        if (trace_set_len(set) != 1) {
+            g_autofree char *fk = scenario__join(ft, "pool");
+            return scenario__fail(ctx, fk, "%s holds %u pools; name the one to use", path,
+                                  trace_set_len(set));
+        }
+        TracePool *tp = g_ptr_array_steal_index(set->pools, 0);
+        trace_set_add(sc->traces, tp);
+        if (!tp->has_capacity)
+            return scenario__fail(ctx, ff, "%s: pool \"%s\" has no capacity data", path, tp->name);
+        if (scale != 1) {
+            for (gsize k = 0; k < tp->capacity.n; k++)
+                tp->capacity.value[k] *= scale;
+        }
+        p->capacity = (SimSteps){tp->capacity.time, tp->capacity.value, tp->capacity.n};
+        if (tp->has_price)
+            p->price = (SimSteps){tp->price.time, tp->price.value, tp->price.n};
+        if (isnan(od))
+            od = tp->on_demand_price;
+        /* All traces share one clock: replicas start at one offset into all of them. */
+        m->trace_span = m->trace_span == 0 ? tp->span : MIN(m->trace_span, tp->span);
+        if (m->start_unix == 0 && tp->start_time != NULL) {
+            g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+            g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(tp->start_time, utc);
+            if (dt != NULL)
+                m->start_unix = g_date_time_to_unix(dt);
+        }
+    }
+    if (p->price.n == 0) {
+        if (isnan(spot))
+            return scenario__fail(ctx, field,
+                                  "pool \"%s\" has no spot price; give \"spot_price\", like "
+                                  "\"$1.17/h\"",
+                                  name);
+        p->constant_price = spot;
+    }
+    if (isnan(od))
+        return scenario__fail(ctx, field,
+                              "pool \"%s\" has no on-demand price; give \"on_demand_price\", like "
+                              "\"$3.90/h\"",
+                              name);
+    p->on_demand_price = od;
+    return TRUE;
+}
+
+/* ---- the job ---------------------------------------------------------------------------------- */
+
+static gboolean
+__step_times(Ctx *ctx, json_t *obj, const char *field, const char *key, SimJob *job)
+{
+    json_t *v = json_object_get(obj, key);
+    g_autofree char *f = scenario__join(field, key);
+    if (v == NULL)
+        return scenario__fail(ctx, f, "missing; expected a duration like \"0.9s\", or an object "
+                                      "of durations by instance type with a \"default\"");
+    if (!json_is_object(v)) {
+        double s;
+        if (!scenario__duration(ctx, obj, field, key, TRUE, TRUE, &s))
+            return FALSE;
+        job->default_step_seconds = s;
+        return TRUE;
+    }
+    job->default_step_seconds = NAN;
+    const char *type;
+    json_t *value;
+    json_object_foreach(v, type, value)
+    {
+        double s;
+        if (!scenario__duration(ctx, v, f, type, TRUE, TRUE, &s))
+            return FALSE;
+        if (strcmp(type, "default") == 0) {
+            job->default_step_seconds = s;
+            continue;
+        }
+        job->step_times = g_renew(SimStepTime, job->step_times, job->n_step_times + 1);
+        job->step_times[job->n_step_times++] = (SimStepTime){g_strdup(type), s};
+    }
+    if (isnan(job->default_step_seconds)) {
+        g_autofree char *fd = scenario__join(f, "default");
+        return scenario__fail(ctx, fd, "missing; expected the time on instance types not listed");
+    }
+    return TRUE;
+}
+
+static gboolean
+__job(Ctx *ctx, Scenario *sc, json_t *obj)
+{
+    static const char *const keys[] = {"type",  "steps",     "step_time", "epoch_steps",
+                                       "trials", "parallel", "items",     "item_time",
+                                       "workers", "lease",   "instances", "startup",
+                                       "checkpoint", "deadline", NULL};
+    SimJob *job = &sc->cloud->job;
+    if (!scenario__object(ctx, obj, "job", "the job") ||
+        !scenario__check_keys(ctx, obj, "job", keys))
+        return FALSE;
+    const char *type = "training";
+    if (!scenario__string(ctx, obj, "job", "type", FALSE, &type))
+        return FALSE;
+    guint64 gang = 1, trials = 1, parallel = 1, items = 0, workers = 1;
+    double steps = 0, epoch = 0, startup = 0, deadline = 0, lease = 0;
+    if (!scenario__uint(ctx, obj, "job", "instances", 1, 4096, &gang) ||
+        !scenario__duration(ctx, obj, "job", "startup", FALSE, FALSE, &startup) ||
+        !scenario__duration(ctx, obj, "job", "deadline", FALSE, TRUE, &deadline))
+        return FALSE;
+    job->gang = (guint)gang;
+    job->startup = __us(startup);
+    job->deadline = __us(deadline);
+    if (strcmp(type, "training") == 0 || strcmp(type, "sweep") == 0) {
+        json_t *sv = json_object_get(obj, "steps");
+        if (sv == NULL)
+            return scenario__fail(ctx, "job.steps", "missing; expected the training steps");
+        if (!scenario__number(ctx, obj, "job", "steps", 1, 1e15, &steps) ||
+            !scenario__number(ctx, obj, "job", "epoch_steps", 0, 1e15, &epoch) ||
+            !__step_times(ctx, obj, "job", "step_time", job))
+            return FALSE;
+        job->kind = SIM_JOB_TRAINING;
+        job->steps = steps;
+        job->epoch_steps = epoch;
+        if (strcmp(type, "sweep") == 0) {
+            job->kind = SIM_JOB_SWEEP;
+            if (!scenario__uint(ctx, obj, "job", "trials", 1, 10000000, &trials) ||
+                !scenario__uint(ctx, obj, "job", "parallel", 1, 100000, &parallel))
+                return FALSE;
+            job->trials = (guint)trials;
+            job->parallel = (guint)parallel;
+        }
+    } else if (strcmp(type, "inference") == 0) {
+        if (json_object_get(obj, "items") == NULL)
+            return scenario__fail(ctx, "job.items", "missing; expected the items in the queue");
+        if (!scenario__uint(ctx, obj, "job", "items", 1, 100000000, &items) ||
+            !scenario__uint(ctx, obj, "job", "workers", 1, 100000, &workers) ||
+            !scenario__duration(ctx, obj, "job", "lease", FALSE, FALSE, &lease) ||
+            !__step_times(ctx, obj, "job", "item_time", job))
+            return FALSE;
+        job->kind = SIM_JOB_INFERENCE;
+        job->items = items;
+        job->parallel = (guint)workers;
+        job->lease = __us(lease);
+    } else {
+        return scenario__fail(ctx, "job.type",
+                              "expected \"training\", \"sweep\" or \"inference\", got \"%s\"",
+                              type);
+    }
+
+    json_t *ck = json_object_get(obj, "checkpoint");
+    if (ck != NULL) {
+        static const char *const ckeys[] = {"size", "write", "restore", "async", "storage", NULL};
+        if (!scenario__object(ctx, ck, "job.checkpoint", "checkpoint settings") ||
+            !scenario__check_keys(ctx, ck, "job.checkpoint", ckeys) ||
+            !scenario__size(ctx, ck, "job.checkpoint", "size", TRUE, &job->checkpoint_gb) ||
+            !scenario__bandwidth(ctx, ck, "job.checkpoint", "write", &job->write_gbps) ||
+            !scenario__bandwidth(ctx, ck, "job.checkpoint", "restore", &job->restore_gbps) ||
+            !scenario__bool(ctx, ck, "job.checkpoint", "async", &job->async_checkpoint))
+            return FALSE;
+        if (job->checkpoint_gb > 0 && (job->write_gbps <= 0 || job->restore_gbps <= 0))
+            return scenario__fail(ctx, "job.checkpoint",
+                                  "expected \"write\" and \"restore\" bandwidths, like \"1GB/s\"");
+        json_t *st = json_object_get(ck, "storage");
+        /* Checkpoints live beside the first pool unless the scenario says where. */
+        const SimPool *first = sim_model_pool(sc->cloud, 0);
+        job->storage_cloud = first->cloud;
+        job->storage_region = g_strdup(first->region);
+        if (st != NULL) {
+            static const char *const skeys[] = {"cloud", "region", "price", NULL};
+            const char *scloud = NULL, *sregion = NULL;
+            if (!scenario__object(ctx, st, "job.checkpoint.storage", "a storage location") ||
+                !scenario__check_keys(ctx, st, "job.checkpoint.storage", skeys) ||
+                !scenario__string(ctx, st, "job.checkpoint.storage", "cloud", FALSE, &scloud) ||
+                !scenario__string(ctx, st, "job.checkpoint.storage", "region", FALSE, &sregion) ||
+                !scenario__gb_price(ctx, st, "job.checkpoint.storage", "price", TRUE,
+                                    &job->storage_gb_month))
+                return FALSE;
+            if (scloud != NULL &&
+                !__cloud_index(ctx, "job.checkpoint.storage.cloud", scloud, &job->storage_cloud))
+                return FALSE;
+            if (sregion != NULL) {
+                g_free(job->storage_region);
+                job->storage_region = g_strdup(sregion);
+            }
+        }
+    }
+    return TRUE;
+}
+
+/* ---- strategies ------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *market;
+    const char *placement;
+    const char *checkpoint;
+    gboolean emergency;
+    const char *summary;
+} Preset;
+
+static const Preset presets[] = {
+    {"on-demand", "on-demand", "lowest-price", "none", FALSE, "on demand only"},
+    {"spot-restart", "spot", "first", "none", FALSE, "spot only, restart from scratch"},
+    {"periodic", "spot", "first", "periodic", FALSE, "spot with periodic checkpoints"},
+    {"young-daly", "spot", "first", "young-daly", FALSE, "spot, Young/Daly checkpoint interval"},
+    {"adaptive", "spot", "first", "adaptive", FALSE, "spot, checkpoints as often as risk says"},
+    {"emergency", "spot", "first", "periodic", TRUE, "periodic plus a checkpoint on notice"},
+    {"diversified", "spot", "lowest-price", "periodic", TRUE, "cheapest of several pools"},
+    {"capacity-aware", "spot", "capacity-aware", "periodic", TRUE, "the pool with most room"},
+    {"hybrid", "hybrid", "lowest-price", "periodic", TRUE, "an on-demand base and spot burst"},
+    {"failover", "spot", "failover", "periodic", TRUE, "move to the next region when reclaimed"},
+    {"price-predictive", "spot", "price-predictive", "periodic", TRUE, "lowest predicted price"},
+    {"arbitrage", "spot", "arbitrage", "periodic", TRUE, "cheapest across clouds with egress"},
+    {"deadline-greedy", "greedy", "first", "periodic", TRUE, "spot until the deadline says not"},
+    {"deadline-uniform-progress", "uniform-progress", "first", "periodic", TRUE,
+     "keep up with the uniform progress line"},
+};
+
+static gboolean
+__strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
+{
+    static const char *const keys[] = {
+        "name",       "preset",     "market",         "placement",      "pools",
+        "checkpoint", "on_notice",  "on_rebalance",   "on_demand_fraction", "decision_interval",
+        "retry",      "lookback",   "assumed_rate",   NULL};
+    g_autofree char *field = g_strdup_printf("strategies[%zu]", i);
+    if (!scenario__object(ctx, obj, field, "a strategy") ||
+        !scenario__check_keys(ctx, obj, field, keys))
+        return FALSE;
+    const char *name = NULL, *preset_name = NULL, *market = NULL, *placement = NULL,
+               *on_notice = NULL, *on_rebalance = NULL;
+    if (!scenario__string(ctx, obj, field, "name", FALSE, &name) ||
+        !scenario__string(ctx, obj, field, "preset", FALSE, &preset_name) ||
+        !scenario__string(ctx, obj, field, "market", FALSE, &market) ||
+        !scenario__string(ctx, obj, field, "placement", FALSE, &placement) ||
+        !scenario__string(ctx, obj, field, "on_notice", FALSE, &on_notice) ||
+        !scenario__string(ctx, obj, field, "on_rebalance", FALSE, &on_rebalance))
+        return FALSE;
+    const Preset *preset = NULL;
+    if (preset_name != NULL) {
+        for (gsize k = 0; k < G_N_ELEMENTS(presets) && preset == NULL; k++)
+            if (strcmp(presets[k].name, preset_name) == 0)
+                preset = &presets[k];
+        if (preset == NULL) {
+            g_autoptr(GString) list = g_string_new(NULL);
+            for (gsize k = 0; k < G_N_ELEMENTS(presets); k++)
+                g_string_append_printf(list, "%s%s", k ? ", " : "", presets[k].name);
+            g_autofree char *f = scenario__join(field, "preset");
+            return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list->str,
+                                  preset_name);
+        }
+    }
+    if (name == NULL)
+        name = preset_name;
+    if (name == NULL)
+        return scenario__fail(ctx, field, "expected a \"name\" or a \"preset\"");
+    for (guint k = 0; k < sc->strategies->len; k++) {
+        if (strcmp(((SimStrategy *)sc->strategies->pdata[k])->name, name) == 0) {
+            g_autofree char *f = scenario__join(field, "name");
+            return scenario__fail(ctx, f, "\"%s\" names an earlier strategy too", name);
+        }
+    }
+    SimStrategy *s = sim_strategy_new(name);
+    g_ptr_array_add(sc->strategies, s);
+    s->checkpoint_interval = 15 * 60 * (SimTime)US;
+    if (preset != NULL) {
+        s->market = sim_market_class(preset->market);
+        s->placement = sim_placement_class(preset->placement);
+        s->checkpoint = sim_checkpoint_class(preset->checkpoint);
+        s->emergency_checkpoint = preset->emergency;
+        if (strcmp(preset->name, "hybrid") == 0)
+            s->on_demand_fraction = 0.3;
+    }
+    if (market != NULL && (s->market = sim_market_class(market)) == NULL) {
+        g_autofree char *f = scenario__join(field, "market");
+        g_autofree char *list = g_strjoinv(", ", (char **)sim_market_class_names());
+        return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list, market);
+    }
+    if (placement != NULL && (s->placement = sim_placement_class(placement)) == NULL) {
+        g_autofree char *f = scenario__join(field, "placement");
+        g_autofree char *list = g_strjoinv(", ", (char **)sim_placement_class_names());
+        return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list, placement);
+    }
+    if (on_notice != NULL) {
+        g_autofree char *f = scenario__join(field, "on_notice");
+        if (strcmp(on_notice, "checkpoint") != 0 && strcmp(on_notice, "nothing") != 0)
+            return scenario__fail(ctx, f, "expected \"checkpoint\" or \"nothing\", got \"%s\"",
+                                  on_notice);
+        s->emergency_checkpoint = strcmp(on_notice, "checkpoint") == 0;
+    }
+    if (on_rebalance != NULL) {
+        g_autofree char *f = scenario__join(field, "on_rebalance");
+        if (strcmp(on_rebalance, "checkpoint") != 0 && strcmp(on_rebalance, "nothing") != 0)
+            return scenario__fail(ctx, f, "expected \"checkpoint\" or \"nothing\", got \"%s\"",
+                                  on_rebalance);
+        s->move_on_rebalance = strcmp(on_rebalance, "checkpoint") == 0;
+    }
+    if (!scenario__fraction(ctx, obj, field, "on_demand_fraction", &s->on_demand_fraction) ||
+        !__time(ctx, obj, field, "decision_interval", TRUE, &s->decision_interval) ||
+        !__time(ctx, obj, field, "retry", TRUE, &s->retry_backoff) ||
+        !__time(ctx, obj, field, "lookback", TRUE, &s->price_lookback) ||
+        !scenario__rate(ctx, obj, field, "assumed_rate", &s->assumed_rate_per_hour))
+        return FALSE;
+
+    /* checkpoint: "none" | "young-daly" | "adaptive" | {"every": D} | {"adaptive": {min, max}} */
+    json_t *ck = json_object_get(obj, "checkpoint");
+    g_autofree char *fck = scenario__join(field, "checkpoint");
+    if (ck != NULL && json_is_string(ck)) {
+        const char *c = json_string_value(ck);
+        if (strcmp(c, "periodic") == 0 || (s->checkpoint = sim_checkpoint_class(c)) == NULL)
+            return scenario__fail(ctx, fck,
+                                  "expected \"none\", \"young-daly\", \"adaptive\", "
+                                  "{\"every\": \"15m\"} or {\"adaptive\": {\"min\": ..., "
+                                  "\"max\": ...}}, got \"%s\"",
+                                  c);
+    } else if (ck != NULL) {
+        static const char *const ckeys[] = {"every", "adaptive", NULL};
+        if (!scenario__object(ctx, ck, fck, "a checkpoint schedule") ||
+            !scenario__check_keys(ctx, ck, fck, ckeys))
+            return FALSE;
+        json_t *ad = json_object_get(ck, "adaptive");
+        if (json_object_get(ck, "every") != NULL) {
+            s->checkpoint = sim_checkpoint_class("periodic");
+            if (!__time(ctx, ck, fck, "every", TRUE, &s->checkpoint_interval))
+                return FALSE;
+        } else if (ad != NULL) {
+            static const char *const akeys[] = {"min", "max", NULL};
+            g_autofree char *fa = scenario__join(fck, "adaptive");
+            s->checkpoint = sim_checkpoint_class("adaptive");
+            if (!scenario__object(ctx, ad, fa, "adaptive bounds") ||
+                !scenario__check_keys(ctx, ad, fa, akeys) ||
+                !__time(ctx, ad, fa, "min", TRUE, &s->checkpoint_min) ||
+                !__time(ctx, ad, fa, "max", TRUE, &s->checkpoint_max))
+                return FALSE;
+            if (s->checkpoint_max < s->checkpoint_min)
+                return scenario__fail(ctx, fa, "expected min <= max");
+        } else {
+            return scenario__fail(ctx, fck, "expected \"every\" or \"adaptive\"");
+        }
+    }
+    if (market == NULL && preset == NULL)
+        return scenario__fail(ctx, field, "expected a \"preset\" or a \"market\"");
+
+    /* The pools it may use: all of the scenario's, in order, unless it names some. */
+    json_t *pools = json_object_get(obj, "pools");
+    const SimModel *m = sc->cloud;
+    if (pools == NULL) {
+        s->n_pools = m->pools->len;
+        s->pools = g_new(guint, s->n_pools);
+        for (guint k = 0; k < s->n_pools; k++)
+            s->pools[k] = k;
+    } else {
+        g_autofree char *fp = scenario__join(field, "pools");
+        if (!json_is_array(pools) || json_array_size(pools) == 0)
+            return scenario__fail(ctx, fp, "expected a non-empty list of pool names");
+        s->n_pools = (guint)json_array_size(pools);
+        s->pools = g_new(guint, s->n_pools);
+        for (guint k = 0; k < s->n_pools; k++) {
+            json_t *v = json_array_get(pools, k);
+            g_autofree char *fk = g_strdup_printf("%s[%u]", fp, k);
+            gboolean found = FALSE;
+            for (guint j = 0; j < m->pools->len && json_is_string(v) && !found; j++) {
+                if (strcmp(sim_model_pool(m, j)->name, json_string_value(v)) == 0) {
+                    s->pools[k] = j;
+                    found = TRUE;
+                }
+            }
+            if (!found) {
+                g_autofree char *got = json_describe(v);
+                return scenario__fail(ctx, fk, "expected the name of a pool, got %s", got);
+            }
+        }
+    }
+    return TRUE;
+}
+
+/* ---- the scenario ------------------------------------------------------------------------------ */
+
+gboolean
+scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
+{
+    static const char *const keys[] = {"name",   "description", "model",    "seed",
+                                       "replicas", "horizon",   "start",    "start_time",
+                                       "clouds", "egress",      "pools",    "job",
+                                       "strategies", NULL};
+    if (!scenario__check_keys(ctx, root, "", keys))
+        return FALSE;
+    sc->cloud = sim_model_new();
+    sc->strategies = g_ptr_array_new_with_free_func((GDestroyNotify)sim_strategy_free);
+    SimModel *m = sc->cloud;
+    m->seed = sc->seed;
+    guint64 replicas = 100;
+    double horizon = NAN;
+    if (!scenario__uint(ctx, root, "", "replicas", 1, 100000000, &replicas) ||
+        !scenario__duration(ctx, root, "", "horizon", FALSE, TRUE, &horizon))
+        return FALSE;
+    sc->replicas = (guint)replicas;
+    if (!isnan(horizon))
+        m->horizon = __us(horizon);
+
+    json_t *clouds = json_object_get(root, "clouds");
+    if (clouds != NULL) {
+        static const char *const ckeys[] = {"aws", "gcp", "azure", NULL};
+        if (!scenario__object(ctx, clouds, "clouds", "cloud settings by cloud") ||
+            !scenario__check_keys(ctx, clouds, "clouds", ckeys))
+            return FALSE;
+        for (guint k = 0; k < SIM_N_CLOUDS; k++) {
+            json_t *c = json_object_get(clouds, sim_cloud_name((SimCloudKind)k));
+            g_autofree char *f = g_strdup_printf("clouds.%s", sim_cloud_name((SimCloudKind)k));
+            if (c != NULL && !__cloud(ctx, c, f, &m->clouds[k]))
+                return FALSE;
+        }
+    }
+    json_t *egress = json_object_get(root, "egress");
+    if (egress != NULL) {
+        static const char *const ekeys[] = {"zone", "region", "cloud", "bandwidth", NULL};
+        if (!scenario__object(ctx, egress, "egress", "egress prices") ||
+            !scenario__check_keys(ctx, egress, "egress", ekeys) ||
+            !scenario__gb_price(ctx, egress, "egress", "zone", FALSE, &m->egress.zone) ||
+            !scenario__gb_price(ctx, egress, "egress", "region", FALSE, &m->egress.region) ||
+            !scenario__gb_price(ctx, egress, "egress", "cloud", FALSE, &m->egress.cloud) ||
+            !scenario__bandwidth(ctx, egress, "egress", "bandwidth", &m->egress.bandwidth_gbps))
+            return FALSE;
+    }
+
+    json_t *pools = json_object_get(root, "pools");
+    if (pools == NULL)
+        return scenario__fail(ctx, "pools", "missing; expected a list of pools");
+    if (!json_is_array(pools) || json_array_size(pools) == 0) {
+        g_autofree char *got = json_describe(pools);
+        return scenario__fail(ctx, "pools", "expected a non-empty list of pools, got %s", got);
+    }
+    for (gsize i = 0; i < json_array_size(pools); i++)
+        if (!__pool(ctx, sc, json_array_get(pools, i), i))
+            return FALSE;
+
+    const char *start_time = NULL;
+    if (!scenario__string(ctx, root, "", "start_time", FALSE, &start_time))
+        return FALSE;
+    if (start_time != NULL) {
+        g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+        g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(start_time, utc);
+        if (dt == NULL)
+            return scenario__fail(ctx, "start_time",
+                                  "expected an ISO 8601 time like \"2025-01-06T00:00:00Z\", got "
+                                  "\"%s\"",
+                                  start_time);
+        m->start_unix = g_date_time_to_unix(dt);
+    } else if (m->start_unix == 0) {
+        m->start_unix = 1736121600; /* 2025-01-06T00:00:00Z, a Monday */
+    }
+
+    /* Where in the traces replicas start: a random offset (the default) or a fixed one. */
+    json_t *start = json_object_get(root, "start");
+    double offset = NAN;
+    if (start != NULL) {
+        if (!(json_is_string(start) && strcmp(json_string_value(start), "random") == 0) &&
+            !scenario__duration(ctx, root, "", "start", TRUE, FALSE, &offset))
+            return FALSE;
+    }
+    if (m->trace_span > 0) {
+        if (!isnan(offset)) {
+            if (__us(offset) + m->horizon > m->trace_span)
+                return scenario__fail(ctx, "start",
+                                      "the replicas would run from %g h to %g h, past the end of "
+                                      "the traces at %g h",
+                                      offset / 3600, offset / 3600 + m->horizon / 3.6e9,
+                                      m->trace_span / 3.6e9);
+            m->start_min = m->start_max = __us(offset);
+        } else {
+            if (m->horizon > m->trace_span)
+                return scenario__fail(ctx, "horizon",
+                                      "%g h is longer than the traces (%g h); shorten it so "
+                                      "replicas stay within the recordings",
+                                      m->horizon / 3.6e9, m->trace_span / 3.6e9);
+            m->start_min = 0;
+            m->start_max = m->trace_span - m->horizon;
+        }
+    } else if (!isnan(offset)) {
+        m->start_min = m->start_max = __us(offset);
+    }
+
+    json_t *job = json_object_get(root, "job");
+    if (job == NULL)
+        return scenario__fail(ctx, "job", "missing; expected the job");
+    if (!__job(ctx, sc, job))
+        return FALSE;
+    for (guint k = 0; k < m->pools->len; k++) {
+        const SimPool *p = sim_model_pool(m, k);
+        if (sim_job_step_seconds(&m->job, p->instance_type) <= 0)
+            return scenario__fail(ctx, "job.step_time", "no step time for pool \"%s\"", p->name);
+    }
+
+    json_t *strategies = json_object_get(root, "strategies");
+    if (strategies == NULL)
+        return scenario__fail(ctx, "strategies", "missing; expected a list of strategies");
+    if (!json_is_array(strategies) || json_array_size(strategies) == 0) {
+        g_autofree char *got = json_describe(strategies);
+        return scenario__fail(ctx, "strategies", "expected a non-empty list of strategies, got %s",
+                              got);
+    }
+    for (gsize i = 0; i < json_array_size(strategies); i++)
+        if (!__strategy(ctx, sc, json_array_get(strategies, i), i))
+            return FALSE;
+
+    sim_model_finish(m);
+
+    /* The baseline: the same job on demand in the cheapest pool, no checkpoints. */
+    sc->baseline = sim_strategy_new("on-demand baseline");
+    sc->baseline->market = sim_market_class("on-demand");
+    sc->baseline->placement = sim_placement_class("lowest-price");
+    sc->baseline->n_pools = m->pools->len;
+    sc->baseline->pools = g_new(guint, m->pools->len);
+    for (guint k = 0; k < m->pools->len; k++)
+        sc->baseline->pools[k] = k;
+    return TRUE;
+}
