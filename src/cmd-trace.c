@@ -498,10 +498,12 @@ __synth_print_presets(void)
     const TraceSynthGpu *gpus = trace_synth_gpus(&n);
     printf("GPU presets (--gpu): interruptions per available weekday hour, on-demand price, spot "
            "discount at peak hours\n");
-    for (gsize i = 0; i < n; i++)
-        printf("  %-5s %5.1f%%/h  $%.4g/h  %2.0f%% off  (%s)\n", gpus[i].name,
-               100 * gpus[i].rate_per_hour, gpus[i].on_demand_price, 100 * gpus[i].discount,
-               gpus[i].source);
+    for (gsize i = 0; i < n; i++) {
+        char price[32];
+        g_snprintf(price, sizeof price, "$%g/h", gpus[i].on_demand_price);
+        printf("  %-5s %5.1f%%/h  %-10s %2.0f%% off  (%s)\n", gpus[i].name,
+               100 * gpus[i].rate_per_hour, price, 100 * gpus[i].discount, gpus[i].source);
+    }
     const TraceSynthRegion *regions = trace_synth_regions(&n);
     printf("Region factors (--region): interruption rate against us-west-2, spot price against "
            "us-east-2\n");

@@ -20,8 +20,9 @@ static const TraceSynthGpu gpus[] = {
         /* The middle of the general 70-91% range (and the 80% average reported for p5 spot);
          * 82.4% off-peak. */
         .discount = 0.80,
-        .source = "seed-facts: 2.3%/h; p4d.24xlarge $32.77/h / 8 GPUs; 80% off, the middle of "
-                  "70-91%",
+        .source =
+            "seed-facts: 2.3%/h; ml.p4d.24xlarge (8 A100) $32.77/h / 8; 80% off, the middle of "
+            "70-91%",
     },
     {
         .name = "h100",
