@@ -12,12 +12,14 @@
 #include <math.h>
 #include <string.h>
 
-#define USEC 1000000.0
+#define USEC    1000000.0
 #define HOUR_US (3600.0 * USEC)
 
-/* Event priorities at equal times: reclaims before notices and everything else, so that work
- * that would end at the very moment of a reclaim is lost (conservative), and the horizon last. */
+/* Event priorities at equal times: work that completes (a task, a checkpoint) at the very
+ * moment of a reclaim counts, as the tick model credits the tick that ended; then reclaims,
+ * before notices and everything else; the horizon last. */
 enum {
+    PRIO_COMPLETE = -3,
     PRIO_RECLAIM = -2,
     PRIO_NOTICE = -1,
     PRIO_DEFAULT = 0,
@@ -265,17 +267,18 @@ struct Instance {
     guint pool;
     SimMarket market;
     InstState state;
-    guint rank;          /* trace pools: the capacity it needs to survive */
-    SimTime up_at;       /* billing starts */
-    SimTime reclaim_at;  /* SIM_TIME_NEVER when it will not be reclaimed */
+    guint rank;         /* trace pools: the capacity it needs to survive */
+    SimTime up_at;      /* billing starts */
+    SimTime reclaim_at; /* SIM_TIME_NEVER when it will not be reclaimed */
     SimEventId ev_up, ev_reclaim, ev_notice, ev_notice2, ev_rebalance;
+    gboolean notice_missed; /* the cloud will not warn before this reclaim */
     Instance *next_free;
 };
 
 typedef enum {
-    UNIT_IDLE = 0,   /* no instances; waiting to decide (or for a retry) */
-    UNIT_ACQUIRING,  /* instances requested, not all up */
-    UNIT_STARTING,   /* all up: starting and restoring the last checkpoint */
+    UNIT_IDLE = 0,  /* no instances; waiting to decide (or for a retry) */
+    UNIT_ACQUIRING, /* instances requested, not all up */
+    UNIT_STARTING,  /* all up: starting and restoring the last checkpoint */
     UNIT_WORKING,
     UNIT_CHECKPOINTING, /* a blocking checkpoint is being written */
     UNIT_DONE,
@@ -293,11 +296,11 @@ struct Unit {
     guint n_live; /* provisioning or up */
 
     /* Work on the current task, in steps (training, sweep) or in item progress (inference). */
-    double total;     /* steps of the task (a trial; an item) */
-    double done;      /* steps done as of 'since' */
-    double durable;   /* steps that survive a loss */
+    double total;   /* steps of the task (a trial; an item) */
+    double done;    /* steps done as of 'since' */
+    double durable; /* steps that survive a loss */
     SimTime since;
-    double step_s;    /* seconds per step on the current instances */
+    double step_s; /* seconds per step on the current instances */
     gboolean has_task;
     gboolean has_checkpoint;
     gboolean checkpoint_writing;
@@ -305,7 +308,7 @@ struct Unit {
     gboolean checkpoint_blocking;
     double checkpoint_steps;
     gboolean switch_after_checkpoint; /* leave spot for on demand once it is written */
-    SimTime checkpoint_first; /* when the first checkpoint was stored (storage billing) */
+    SimTime checkpoint_first;         /* when the first checkpoint was stored (storage billing) */
 
     /* Inference: the item being processed, and its lease. */
     guint64 item;
@@ -337,17 +340,17 @@ typedef struct Lease {
 struct _SimWorkspace {
     SimEngine *engine;
     Lease *free_leases;
-    GPtrArray *lease_blocks;    /* Lease[64] blocks, owned */
+    GPtrArray *lease_blocks; /* Lease[64] blocks, owned */
     gsize lease_block_used;
     Instance *free_instances;
     GPtrArray *instance_blocks; /* Instance[64] blocks, owned */
     gsize block_used;
-    GArray *units;              /* Unit */
-    GArray *unit_inst;          /* Instance* slots of every unit's gang */
-    GArray *pool_used;          /* guint: instances up per pool */
-    GArray *pool_cursor;        /* gsize: capacity step cursor per pool */
-    GArray *pool_price_cursor;  /* gsize */
-    GArray *item_returns;       /* guint64: inference items back in the queue */
+    GArray *units;             /* Unit */
+    GArray *unit_inst;         /* Instance* slots of every unit's gang */
+    GArray *pool_used;         /* guint: instances up per pool */
+    GArray *pool_cursor;       /* gsize: capacity step cursor per pool */
+    GArray *pool_price_cursor; /* gsize */
+    GArray *item_returns;      /* guint64: inference items back in the queue */
 };
 
 struct _SimWorld {
@@ -364,10 +367,10 @@ struct _SimWorld {
     /* Work not yet given to a unit. */
     guint trials_left;
     guint trials_done;
-    guint64 items_next;   /* inference: next fresh item */
-    GArray *returned;     /* inference: items whose lease expired, to be redone */
-    guint8 *item_state;   /* inference: 0 pending, 1 leased, 2 done (NULL when no items) */
-    double compute_hours;  /* instance-hours of work, lost or not */
+    guint64 items_next;     /* inference: next fresh item */
+    GArray *returned;       /* inference: items whose lease expired, to be redone */
+    guint8 *item_state;     /* inference: 0 pending, 1 leased, 2 done (NULL when no items) */
+    double compute_hours;   /* instance-hours of work, lost or not */
     double spot_hours_seen; /* for the observed interruption rate */
     gboolean stopped;
 };
@@ -488,7 +491,8 @@ __hazard_factor(const SimWorld *w, const SimHazard *h, SimTime tau)
     return f;
 }
 
-/* ---- accounting ------------------------------------------------------------------------------- */
+/* ---- accounting -------------------------------------------------------------------------------
+ */
 
 /* Books the instance time of @u since the last call to the bucket of its phase. Called before
  * any change of the unit's phase or of its instances that are up. */
@@ -583,8 +587,8 @@ __instance_end(Instance *i)
         __acct(u);
         const SimCloud *c = __cloud(w, i->pool);
         SimTime lived = now - i->up_at;
-        SimTime charged = (lived + c->billing_granularity - 1) / c->billing_granularity *
-                          c->billing_granularity;
+        SimTime charged =
+            (lived + c->billing_granularity - 1) / c->billing_granularity * c->billing_granularity;
         charged = MAX(charged, c->billing_minimum);
         w->r->cost_compute += __price_integral(w, i->pool, i->market, i->up_at, i->up_at + charged);
         w->r->paid_hours += (double)charged / HOUR_US;
@@ -603,6 +607,7 @@ __instance_end(Instance *i)
     __instance_release(w, i);
 }
 
+static gboolean __over_max_price(SimWorld *w, guint pool);
 static void __unit_start(Unit *u);
 static void __unit_interrupted(Unit *u, gboolean reclaimed);
 static void __unit_checkpoint(Unit *u, gboolean emergency);
@@ -660,7 +665,8 @@ __reclaim_time(SimWorld *w, Instance *i)
             gint64 end = j + 1 < st->n ? st->time[j + 1] : G_MAXINT64;
             if (end <= t || st->value[j] <= p->max_price)
                 continue;
-            at = MIN(at, MAX(st->time[j], t) - w->t0);
+            /* The launch checked the price now, so this is a later rise. */
+            at = MIN(at, MAX(st->time[j], t + 1) - w->t0);
             break;
         }
     }
@@ -688,12 +694,12 @@ __schedule_reclaim(SimWorld *w, Instance *i)
         if (at < i->reclaim_at) {
             i->ev_notice = sim_engine_schedule(w->engine, at, PRIO_NOTICE, __on_notice, i);
             if (u_dup < c->notice_duplicated)
-                i->ev_notice2 = sim_engine_schedule(w->engine, MIN(at + (SimTime)USEC,
-                                                                   i->reclaim_at - 1),
-                                                    PRIO_NOTICE, __on_notice, i);
+                i->ev_notice2 =
+                    sim_engine_schedule(w->engine, MIN(at + (SimTime)USEC, i->reclaim_at - 1),
+                                        PRIO_NOTICE, __on_notice, i);
         }
     } else if (c->notice_lead > 0) {
-        w->r->notices_missed++;
+        i->notice_missed = TRUE;
     }
     if (c->rebalance_lead > 0 && u_rebalance < c->rebalance_probability) {
         SimTime at = MAX(now, i->reclaim_at - c->rebalance_lead);
@@ -720,6 +726,7 @@ __on_up(SimEngine *e, gpointer data)
         } else {
             ok = sim_rng_double(&w->rng_launch) >= p->hazard.launch_failure;
         }
+        ok = ok && !__over_max_price(w, i->pool);
         if (!ok) {
             /* No capacity: the gang's request fails; try again after the backoff. */
             w->r->launch_failures++;
@@ -784,6 +791,8 @@ __on_reclaim(SimEngine *e, gpointer data)
     SimWorld *w = i->w;
     i->ev_reclaim = 0;
     w->r->reclaims++;
+    if (i->notice_missed)
+        w->r->notices_missed++;
     Unit *u = i->unit;
     u->interrupted_at = __now(w);
     __unit_interrupted(u, TRUE);
@@ -847,17 +856,24 @@ __take_task(Unit *u)
     SimWorld *w = u->w;
     const SimJob *job = &w->m->job;
     switch (job->kind) {
-    case SIM_JOB_INFERENCE:
-        if (w->returned->len > 0) {
+    case SIM_JOB_INFERENCE: {
+        /* Items whose lease ran out first; one that its old worker finished meanwhile is done
+         * and skipped. */
+        gboolean found = FALSE;
+        while (!found && w->returned->len > 0) {
             u->item = g_array_index(w->returned, guint64, w->returned->len - 1);
             g_array_set_size(w->returned, w->returned->len - 1);
-        } else if (w->items_next < job->items) {
-            u->item = w->items_next++;
-        } else {
-            return FALSE;
+            found = w->item_state[u->item] == 0;
         }
+        if (!found && w->items_next < job->items) {
+            u->item = w->items_next++;
+            found = TRUE;
+        }
+        if (!found)
+            return FALSE;
         u->total = 1;
         break;
+    }
     case SIM_JOB_SWEEP:
     case SIM_JOB_TRAINING:
     default:
@@ -958,8 +974,9 @@ __schedule_done(Unit *u)
     __cancel(w, &u->ev_done);
     if (u->phase != UNIT_WORKING)
         return;
+    __progress(u);
     double left = (u->total - u->done) * u->step_s;
-    u->ev_done = sim_engine_schedule_in(w->engine, __secs(left), PRIO_DEFAULT, __on_unit_done, u);
+    u->ev_done = sim_engine_schedule_in(w->engine, __secs(left), PRIO_COMPLETE, __on_unit_done, u);
 }
 
 static void
@@ -992,8 +1009,17 @@ __unit_checkpoint(Unit *u, gboolean emergency)
     }
     double egress = __egress_per_gb(w, u->pool) * w->m->job.checkpoint_gb;
     w->r->cost_egress += egress;
-    u->ev_checkpoint_end = sim_engine_schedule_in(w->engine, __secs(__write_seconds(w, u->pool)),
-                                                  PRIO_DEFAULT, __on_checkpoint_end, u);
+    SimTime write = __secs(__write_seconds(w, u->pool));
+    u->ev_checkpoint_end =
+        sim_engine_schedule_in(w->engine, write, PRIO_COMPLETE, __on_checkpoint_end, u);
+    if (!u->checkpoint_blocking) {
+        /* Asynchronous checkpoints are spaced from start to start (never overlapping), so the
+         * state they save is at most one interval and one write old. */
+        SimTime dt = w->s->checkpoint->interval(w->s, w, u->index);
+        if (dt > 0 && w->m->job.kind != SIM_JOB_INFERENCE)
+            u->ev_checkpoint = sim_engine_schedule_in(w->engine, MAX(dt, write + 1), PRIO_DEFAULT,
+                                                      __on_checkpoint, u);
+    }
 }
 
 static void
@@ -1037,7 +1063,8 @@ __on_checkpoint_end(SimEngine *e, gpointer data)
         return;
     }
     __schedule_done(u);
-    __schedule_checkpoint(u);
+    if (u->checkpoint_blocking)
+        __schedule_checkpoint(u);
 }
 
 /* Ends every instance of the unit (work already accounted by the caller). */
@@ -1077,9 +1104,10 @@ __schedule_recovery(Unit *u)
     __cancel(w, &u->ev_recovered);
     if (!u->recovering || u->phase != UNIT_WORKING)
         return;
+    __progress(u);
     double left = MAX(0.0, u->recover_target - u->done) * u->step_s;
-    u->ev_recovered = sim_engine_schedule_in(w->engine, __secs(left), PRIO_DEFAULT,
-                                             __on_recovered, u);
+    u->ev_recovered =
+        sim_engine_schedule_in(w->engine, __secs(left), PRIO_DEFAULT, __on_recovered, u);
 }
 
 static void
@@ -1190,8 +1218,7 @@ __job_maybe_done(SimWorld *w)
 {
     /* Inference is done when every item is: idle workers may still be waiting for items whose
      * lease has not run out. */
-    if (w->m->job.kind == SIM_JOB_INFERENCE ? w->r->items_done < w->m->job.items
-                                            : w->n_active > 0)
+    if (w->m->job.kind == SIM_JOB_INFERENCE ? w->r->items_done < w->m->job.items : w->n_active > 0)
         return;
     for (guint k = 0; k < w->n_units; k++) {
         Unit *u = &w->units[k];
@@ -1215,16 +1242,17 @@ __unit_interrupted(Unit *u, gboolean reclaimed)
 {
     SimWorld *w = u->w;
     __progress(u);
-    gboolean held_work = u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING ||
-                         u->phase == UNIT_STARTING;
+    gboolean held_work =
+        u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING || u->phase == UNIT_STARTING;
+    if (w->m->job.keeps_progress && w->m->job.kind != SIM_JOB_INFERENCE)
+        u->durable = u->done;
     if (reclaimed && held_work) {
         w->r->interruptions++;
         double lost = MAX(0.0, u->done - u->durable);
         double lost_h = lost * u->step_s / 3600.0;
         w->r->lost_hours += lost_h * w->m->job.gang;
         w->r->lost_gpu_hours += lost_h * w->m->job.gang * __pool(w, u->pool)->gpus;
-        w->r->max_lost_per_interruption_hours =
-            MAX(w->r->max_lost_per_interruption_hours, lost_h);
+        w->r->max_lost_per_interruption_hours = MAX(w->r->max_lost_per_interruption_hours, lost_h);
         if (!u->recovering) {
             u->recovering = TRUE;
             u->recover_from = __now(w);
@@ -1234,6 +1262,9 @@ __unit_interrupted(Unit *u, gboolean reclaimed)
         }
         __cancel(w, &u->ev_recovered);
     }
+    /* What was not saved is gone: the next run resumes from the durable state, and a second
+     * loss before it works again loses nothing more. */
+    u->done = u->durable;
     if (w->m->job.kind == SIM_JOB_INFERENCE && u->has_task) {
         /* The item stays leased to the lost worker until its lease runs out; the worker comes
          * back with no task. Without a lease it returns at once. */
@@ -1241,7 +1272,8 @@ __unit_interrupted(Unit *u, gboolean reclaimed)
         if (u->lease != NULL) {
             u->lease->holder = NULL;
             u->lease = NULL;
-        } else if (w->item_state[u->item] == 1) {
+        } else if (w->item_state[u->item] != 2) {
+            /* Taken but not yet leased (the worker never got going), or no leases at all. */
             __return_item(w, u->item);
         }
     }
@@ -1251,8 +1283,8 @@ __unit_interrupted(Unit *u, gboolean reclaimed)
         __unit_start(u);
     } else {
         __cancel(w, &u->ev_retry);
-        u->ev_retry = sim_engine_schedule_in(w->engine, w->s->retry_backoff, PRIO_DEFAULT,
-                                             __on_retry, u);
+        u->ev_retry =
+            sim_engine_schedule_in(w->engine, w->s->retry_backoff, PRIO_DEFAULT, __on_retry, u);
     }
 }
 
@@ -1342,9 +1374,9 @@ __unit_start(Unit *u)
         i->state = INST_PROVISIONING;
         u->inst[k] = i;
         u->n_live++;
-        i->ev_up = sim_engine_schedule_in(w->engine, sim_dist_draw(&c->provisioning,
-                                                                   &w->rng_provision),
-                                          PRIO_DEFAULT, __on_up, i);
+        i->ev_up =
+            sim_engine_schedule_in(w->engine, sim_dist_draw(&c->provisioning, &w->rng_provision),
+                                   PRIO_DEFAULT, __on_up, i);
     }
 }
 
@@ -1370,10 +1402,20 @@ sim_world_model(const SimWorld *w)
     return w->m;
 }
 
+/* Azure: no spot instance is had while the price is above the user's maximum. */
+static gboolean
+__over_max_price(SimWorld *w, guint pool)
+{
+    const SimPool *p = __pool(w, pool);
+    return !isnan(p->max_price) && __price_at(w, pool, __now(w)) > p->max_price;
+}
+
 guint
 sim_world_pool_free_capacity(SimWorld *w, guint pool)
 {
     const SimPool *p = __pool(w, pool);
+    if (__over_max_price(w, pool))
+        return 0;
     if (p->capacity.n == 0)
         return G_MAXUINT;
     double cap = __capacity_at(w, pool, __now(w));
@@ -1398,8 +1440,7 @@ sim_world_pool_mean_price(SimWorld *w, guint pool, SimTime lookback)
         from = -w->t0;
     if (now <= from)
         return __price_at(w, pool, now);
-    return __price_integral(w, pool, SIM_MARKET_SPOT, from, now) /
-           ((double)(now - from) / HOUR_US);
+    return __price_integral(w, pool, SIM_MARKET_SPOT, from, now) / ((double)(now - from) / HOUR_US);
 }
 
 double

@@ -34,10 +34,10 @@ G_BEGIN_DECLS
 /* ---- distributions ------------------------------------------------------------------------ */
 
 typedef enum {
-    SIM_DIST_FIXED = 0, /* a */
-    SIM_DIST_UNIFORM,   /* uniform on [a, b] */
+    SIM_DIST_FIXED = 0,   /* a */
+    SIM_DIST_UNIFORM,     /* uniform on [a, b] */
     SIM_DIST_EXPONENTIAL, /* mean a */
-    SIM_DIST_LOGNORMAL, /* median a, 95th percentile b */
+    SIM_DIST_LOGNORMAL,   /* median a, 95th percentile b */
 } SimDistKind;
 
 typedef struct {
@@ -50,28 +50,24 @@ SimTime sim_dist_draw(const SimDist *dist, SimRng *rng);
 /* The mean in seconds. */
 double sim_dist_mean(const SimDist *dist);
 
-/* ---- clouds ----------------------------------------------------------------------------------- */
+/* ---- clouds -----------------------------------------------------------------------------------
+ */
 
-typedef enum {
-    SIM_CLOUD_AWS = 0,
-    SIM_CLOUD_GCP,
-    SIM_CLOUD_AZURE,
-    SIM_N_CLOUDS
-} SimCloudKind;
+typedef enum { SIM_CLOUD_AWS = 0, SIM_CLOUD_GCP, SIM_CLOUD_AZURE, SIM_N_CLOUDS } SimCloudKind;
 
 const char *sim_cloud_name(SimCloudKind kind);
 
 typedef struct {
     SimCloudKind kind;
-    SimTime notice_lead;        /* notice before a reclaim; 0: none */
-    double notice_missed;       /* probability that a notice never comes */
-    SimTime notice_late;        /* a notice comes this much later than it should (>= 0) */
-    double notice_duplicated;   /* probability that a notice comes twice */
-    SimTime rebalance_lead;     /* AWS: a rebalance recommendation this long before the reclaim */
+    SimTime notice_lead;          /* notice before a reclaim; 0: none */
+    double notice_missed;         /* probability that a notice never comes */
+    SimTime notice_late;          /* a notice comes this much later than it should (>= 0) */
+    double notice_duplicated;     /* probability that a notice comes twice */
+    SimTime rebalance_lead;       /* AWS: a rebalance recommendation this long before the reclaim */
     double rebalance_probability; /* of a recommendation before a reclaim */
-    SimTime billing_granularity; /* billed time is rounded up to a multiple of this (> 0) */
-    SimTime billing_minimum;     /* and is at least this */
-    SimDist provisioning;        /* from a request to a running (billed) instance */
+    SimTime billing_granularity;  /* billed time is rounded up to a multiple of this (> 0) */
+    SimTime billing_minimum;      /* and is at least this */
+    SimDist provisioning;         /* from a request to a running (billed) instance */
     SimTime preemptible_lifetime; /* Google legacy preemptible VMs: reclaimed after this; 0 */
 } SimCloud;
 
@@ -80,15 +76,16 @@ void sim_cloud_defaults(SimCloudKind kind, SimCloud *cloud);
 
 /* Egress prices in USD per GB for moving a checkpoint. */
 typedef struct {
-    double zone;   /* between zones of one region */
-    double region; /* between regions of one cloud */
-    double cloud;  /* between clouds */
+    double zone;           /* between zones of one region */
+    double region;         /* between regions of one cloud */
+    double cloud;          /* between clouds */
     double bandwidth_gbps; /* GB per second for such moves */
 } SimEgress;
 
 void sim_egress_defaults(SimEgress *egress);
 
-/* ---- pools ------------------------------------------------------------------------------------- */
+/* ---- pools -------------------------------------------------------------------------------------
+ */
 
 /* Every pool sells its instance type on two markets: spot (capacity and price from the pool's
  * trace or hazard model) and on demand (always available, at the on-demand price). */
@@ -134,7 +131,8 @@ typedef struct {
                              * sim_model_finish); the hazard's rate for hazard pools */
 } SimPool;
 
-/* ---- jobs -------------------------------------------------------------------------------------- */
+/* ---- jobs --------------------------------------------------------------------------------------
+ */
 
 typedef enum {
     SIM_JOB_TRAINING = 0, /* one unit: steps of training on a gang */
@@ -144,26 +142,28 @@ typedef enum {
 
 typedef struct {
     const char *instance_type; /* owned by the model */
-    double seconds; /* per step (training) or per item (inference) on that type */
+    double seconds;            /* per step (training) or per item (inference) on that type */
 } SimStepTime;
 
 typedef struct {
     SimJobKind kind;
-    guint gang;      /* instances one unit needs at once (k >= 1) */
-    double steps;    /* training: steps per unit (per trial in a sweep) */
-    guint trials;    /* sweep: trials; training: 1 */
-    guint parallel;  /* sweep and inference: units running at once */
-    guint64 items;   /* inference: items in the queue */
-    SimTime lease;   /* inference: lease of an item; a reclaimed worker's items return then */
+    guint gang;     /* instances one unit needs at once (k >= 1) */
+    double steps;   /* training: steps per unit (per trial in a sweep) */
+    guint trials;   /* sweep: trials; training: 1 */
+    guint parallel; /* sweep and inference: units running at once */
+    guint64 items;  /* inference: items in the queue */
+    SimTime lease;  /* inference: lease of an item; a reclaimed worker's items return then */
     SimStepTime *step_times; /* per instance type */
     guint n_step_times;
     double default_step_seconds; /* for types not listed */
-    SimTime startup; /* from a running instance to one ready to load state */
-    double checkpoint_gb;    /* size of a checkpoint; 0: nothing to save */
-    double write_gbps;       /* checkpoint write bandwidth */
-    double restore_gbps;     /* checkpoint restore bandwidth */
-    gboolean async_checkpoint; /* the state is copied aside and written while work goes on */
-    guint storage_cloud;     /* where checkpoints live */
+    SimTime startup;             /* from a running instance to one ready to load state */
+    double checkpoint_gb;        /* size of a checkpoint; 0: nothing to save */
+    double write_gbps;           /* checkpoint write bandwidth */
+    double restore_gbps;         /* checkpoint restore bandwidth */
+    gboolean async_checkpoint;   /* the state is copied aside and written while work goes on */
+    gboolean keeps_progress;     /* work survives the loss of instances (state kept outside them,
+                                  * as the tick model assumes): only the restart is paid */
+    guint storage_cloud;         /* where checkpoints live */
     char *storage_region;
     double storage_gb_month; /* USD per GB-month of checkpoint storage */
     SimTime deadline;        /* 0: none */
@@ -173,18 +173,19 @@ typedef struct {
 /* The step (or item) time of @job on @instance_type, in seconds. */
 double sim_job_step_seconds(const SimJob *job, const char *instance_type);
 
-/* ---- the model --------------------------------------------------------------------------------- */
+/* ---- the model ---------------------------------------------------------------------------------
+ */
 
 typedef struct {
     SimCloud clouds[SIM_N_CLOUDS];
     GPtrArray *pools; /* SimPool*, owned */
     SimEgress egress;
     SimJob job;
-    SimTime horizon;     /* a replica stops here, finished or not */
-    SimTime trace_span;  /* the traces' common length; 0 when no pool has a trace */
-    SimTime start_min;   /* replicas start at a trace offset drawn from [start_min, start_max] */
+    SimTime horizon;    /* a replica stops here, finished or not */
+    SimTime trace_span; /* the traces' common length; 0 when no pool has a trace */
+    SimTime start_min;  /* replicas start at a trace offset drawn from [start_min, start_max] */
     SimTime start_max;
-    gint64 start_unix;   /* wall-clock time of trace offset 0, for weekdays and hours (UTC) */
+    gint64 start_unix; /* wall-clock time of trace offset 0, for weekdays and hours (UTC) */
     guint64 seed;
 } SimModel;
 
@@ -204,7 +205,8 @@ sim_model_pool(const SimModel *model, guint i)
     return g_ptr_array_index(model->pools, i);
 }
 
-/* ---- strategies -------------------------------------------------------------------------------- */
+/* ---- strategies --------------------------------------------------------------------------------
+ */
 
 typedef struct _SimWorld SimWorld;
 typedef struct _SimStrategy SimStrategy;
@@ -242,16 +244,16 @@ struct _SimStrategy {
     const SimCheckpointClass *checkpoint;
     guint *pools; /* the pools the strategy may use, in preference order */
     guint n_pools;
-    double on_demand_fraction; /* hybrid: the share of units kept on demand */
-    SimTime checkpoint_interval;     /* periodic */
+    double on_demand_fraction;              /* hybrid: the share of units kept on demand */
+    SimTime checkpoint_interval;            /* periodic */
     SimTime checkpoint_min, checkpoint_max; /* adaptive bounds */
-    double assumed_rate_per_hour;    /* Young/Daly and adaptive: interruption rate to plan with;
-                                      * NaN: measured from the pools during the run */
-    gboolean emergency_checkpoint;   /* on notice */
-    gboolean move_on_rebalance;      /* leave a pool on a rebalance recommendation */
-    SimTime decision_interval;       /* deadline-aware policies re-decide this often */
-    SimTime retry_backoff;           /* after a failed launch */
-    SimTime price_lookback;          /* price-predictive: the history it averages */
+    double assumed_rate_per_hour;  /* Young/Daly and adaptive: interruption rate to plan with;
+                                    * NaN: measured from the pools during the run */
+    gboolean emergency_checkpoint; /* on notice */
+    gboolean move_on_rebalance;    /* leave a pool on a rebalance recommendation */
+    SimTime decision_interval;     /* deadline-aware policies re-decide this often */
+    SimTime retry_backoff;         /* after a failed launch */
+    SimTime price_lookback;        /* price-predictive: the history it averages */
 };
 
 /* The built-in classes, found by name: markets "on-demand", "spot", "hybrid", "greedy",
@@ -298,7 +300,8 @@ double sim_world_pool_recent_rate(SimWorld *w, guint pool, SimTime lookback);
 /* The cheapest expected restart overhead, in seconds: provisioning + startup + restore. */
 double sim_world_restart_seconds(const SimWorld *w, guint pool);
 
-/* ---- results of one replica --------------------------------------------------------------------- */
+/* ---- results of one replica ---------------------------------------------------------------------
+ */
 
 typedef struct {
     gboolean finished;
@@ -307,14 +310,14 @@ typedef struct {
     double cost_compute;
     double cost_storage;
     double cost_egress;
-    double cost;             /* the sum */
-    double paid_hours;       /* instance-hours billed */
+    double cost;       /* the sum */
+    double paid_hours; /* instance-hours billed */
     /* Instance-hours by what they were spent on; they add up to the instance lifetimes. */
-    double useful_hours;     /* work that counted */
-    double lost_hours;       /* work done and then lost */
-    double overhead_hours;   /* startup, restore, checkpoint writing */
-    double idle_hours;       /* waiting: for gang partners, for a decision */
-    double lifetime_hours;   /* sum of instance lifetimes (<= paid_hours: rounding, minimum) */
+    double useful_hours;   /* work that counted */
+    double lost_hours;     /* work done and then lost */
+    double overhead_hours; /* startup, restore, checkpoint writing */
+    double idle_hours;     /* waiting: for gang partners, for a decision */
+    double lifetime_hours; /* sum of instance lifetimes (<= paid_hours: rounding, minimum) */
     double lost_gpu_hours;
     double checkpoint_hours; /* instance-hours spent writing checkpoints */
     guint interruptions;     /* instances reclaimed while holding work */
@@ -328,9 +331,9 @@ typedef struct {
     guint launch_failures;
     guint launches;
     double max_lost_per_interruption_hours; /* of one unit's work, wall-clock */
-    GArray *recovery_seconds; /* double per interruption that was recovered */
-    double work_units;      /* epochs (training), items (inference), trials (sweep) done */
-    double goodput;         /* useful_hours / paid_hours */
+    GArray *recovery_seconds;               /* double per interruption that was recovered */
+    double work_units; /* epochs (training), items (inference), trials (sweep) done */
+    double goodput;    /* useful_hours / paid_hours */
     guint64 items_done;
     guint64 items_duplicated; /* inference: items processed twice (must stay 0) */
     guint64 items_lost;       /* inference: items never done nor pending (must stay 0) */

@@ -92,7 +92,8 @@ static const SimMarketClass markets[] = {
     {"uniform-progress", __uniform_progress, __leave_spot},
 };
 
-/* ---- placements ------------------------------------------------------------------------------- */
+/* ---- placements -------------------------------------------------------------------------------
+ */
 
 static gboolean
 __has_spot(SimWorld *w, guint pool)
@@ -235,8 +236,8 @@ __arbitrage(const SimStrategy *s, SimWorld *w, guint unit, SimMarket market)
             continue;
         const SimPool *pool = sim_model_pool(m, p);
         double hours = sim_world_unit_remaining_seconds(w, unit, p) / 3600.0 * job->gang;
-        double price = market == SIM_MARKET_SPOT ? sim_world_pool_price(w, p)
-                                                 : pool->on_demand_price;
+        double price =
+            market == SIM_MARKET_SPOT ? sim_world_pool_price(w, p) : pool->on_demand_price;
         double egress = 0;
         if (pool->cloud != job->storage_cloud)
             egress = m->egress.cloud;
@@ -260,7 +261,8 @@ static const SimPlacementClass placements[] = {
     {"arbitrage", __arbitrage},
 };
 
-/* ---- checkpoints ------------------------------------------------------------------------------ */
+/* ---- checkpoints ------------------------------------------------------------------------------
+ */
 
 static SimTime
 __no_checkpoints(const SimStrategy *s, SimWorld *w, guint unit)
@@ -312,8 +314,8 @@ __adaptive(const SimStrategy *s, SimWorld *w, guint unit)
     /* The Young/Daly interval for the risk now: the pool's recent interruption rate (its
      * hazard at this hour and day for hazard pools), within the strategy's bounds. */
     int pool = sim_world_unit_last_pool(w, unit);
-    double rate = sim_world_pool_recent_rate(w, pool >= 0 ? (guint)pool : s->pools[0],
-                                             s->price_lookback);
+    double rate =
+        sim_world_pool_recent_rate(w, pool >= 0 ? (guint)pool : s->pools[0], s->price_lookback);
     SimTime tau = __young_daly_for(w, rate > 0 ? rate : 0);
     if (tau == 0)
         tau = s->checkpoint_max;
@@ -327,12 +329,13 @@ static const SimCheckpointClass checkpoints[] = {
     {"adaptive", __adaptive},
 };
 
-/* ---- lookup ------------------------------------------------------------------------------------- */
+/* ---- lookup -------------------------------------------------------------------------------------
+ */
 
-#define LOOKUP(table, name)                                                                    \
-    for (gsize i = 0; i < G_N_ELEMENTS(table); i++)                                            \
-        if (g_strcmp0(table[i].name, name) == 0)                                               \
-            return &table[i];                                                                  \
+#define LOOKUP(table, name)                                                                        \
+    for (gsize i = 0; i < G_N_ELEMENTS(table); i++)                                                \
+        if (g_strcmp0(table[i].name, name) == 0)                                                   \
+            return &table[i];                                                                      \
     return NULL
 
 const SimMarketClass *
@@ -356,7 +359,7 @@ sim_checkpoint_class(const char *name)
 const char *const *
 sim_market_class_names(void)
 {
-    static const char *const names[] = {"on-demand", "spot", "hybrid", "greedy",
+    static const char *const names[] = {"on-demand",        "spot", "hybrid", "greedy",
                                         "uniform-progress", NULL};
     return names;
 }
@@ -364,8 +367,8 @@ sim_market_class_names(void)
 const char *const *
 sim_placement_class_names(void)
 {
-    static const char *const names[] = {"first",           "lowest-price",   "capacity-aware",
-                                        "failover",        "price-predictive", "arbitrage",
+    static const char *const names[] = {"first",    "lowest-price",     "capacity-aware",
+                                        "failover", "price-predictive", "arbitrage",
                                         NULL};
     return names;
 }

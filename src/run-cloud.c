@@ -51,11 +51,11 @@ __summary(const CloudResults *res, const SimReplicaResult *rs, Metric metric, Si
     sim_summary_compute(v, res->n_replicas, out);
 }
 
-#define METRIC(name, expr)                                                                     \
-    static double name(const SimReplicaResult *r, const SimReplicaResult *base)                \
-    {                                                                                          \
-        (void)base;                                                                            \
-        return (expr);                                                                         \
+#define METRIC(name, expr)                                                                         \
+    static double name(const SimReplicaResult *r, const SimReplicaResult *base)                    \
+    {                                                                                              \
+        (void)base;                                                                                \
+        return (expr);                                                                             \
     }
 
 METRIC(__m_cost, r->cost)
@@ -222,8 +222,9 @@ cloud_results_to_json(const CloudResults *res)
     const Scenario *sc = res->scenario;
     const SimModel *m = sc->cloud;
     json_t *root = json_object();
-    json_object_set_new(root, "spotlab", json_pack("{s:s, s:i}", "version", SPOTLAB_VERSION,
-                                                   "schema", RESULTS_SCHEMA_VERSION));
+    json_object_set_new(
+        root, "spotlab",
+        json_pack("{s:s, s:i}", "version", SPOTLAB_VERSION, "schema", RESULTS_SCHEMA_VERSION));
     json_object_set_new(root, "mode", json_string("sim"));
     json_object_set_new(root, "model", json_string("continuous"));
     json_t *scen = json_pack("{s:s, s:s, s:I, s:i}", "name", sc->name, "file", sc->path, "seed",
@@ -240,9 +241,9 @@ cloud_results_to_json(const CloudResults *res)
     for (guint k = 0; k < m->pools->len; k++) {
         const SimPool *p = sim_model_pool(m, k);
         json_array_append_new(
-            pools, json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o}", "name", p->name,
-                             "cloud", sim_cloud_name((SimCloudKind)p->cloud), "region", p->region,
-                             "zone", p->zone, "instance_type", p->instance_type, "capacity",
+            pools, json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:o, s:o}", "name", p->name, "cloud",
+                             sim_cloud_name((SimCloudKind)p->cloud), "region", p->region, "zone",
+                             p->zone, "instance_type", p->instance_type, "capacity",
                              p->capacity.n > 0 ? "trace" : "hazard", "interruptions_per_hour",
                              NUM(p->trace_rate), "on_demand_price", NUM(p->on_demand_price)));
     }

@@ -18,8 +18,8 @@ typedef struct {
     const SimStrategy *strategy; /* borrowed from the scenario */
     SimReplicaResult *replicas;  /* one per replica */
     SimSummary cost, cost_compute, cost_storage, cost_egress, savings, completion_hours,
-        lost_gpu_hours, interruptions, recovery, goodput, cost_per_unit, checkpoint_hours,
-        notices, emergency_attempted, emergency_finished, paid_hours;
+        lost_gpu_hours, interruptions, recovery, goodput, cost_per_unit, checkpoint_hours, notices,
+        emergency_attempted, emergency_finished, paid_hours;
     double total_savings; /* percent: 1 - total cost / total on-demand cost */
     gsize finished;
     gsize deadline_met;

@@ -144,9 +144,11 @@ json_t *
 run_summary_json(const SimSummary *s)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:[o,o]}", "n", (json_int_t)s->n,
-                     "mean", run_json_number(s->mean), "stddev", run_json_number(s->stddev), "median", run_json_number(s->median),
-                     "p90", run_json_number(s->p90), "p95", run_json_number(s->p95), "min", run_json_number(s->min), "max",
-                     run_json_number(s->max), "ci95", run_json_number(s->ci_low), run_json_number(s->ci_high));
+                     "mean", run_json_number(s->mean), "stddev", run_json_number(s->stddev),
+                     "median", run_json_number(s->median), "p90", run_json_number(s->p90), "p95",
+                     run_json_number(s->p95), "min", run_json_number(s->min), "max",
+                     run_json_number(s->max), "ci95", run_json_number(s->ci_low),
+                     run_json_number(s->ci_high));
 }
 
 static json_t *
@@ -154,14 +156,15 @@ __result_json(const RunWindow *rw, const SimTickResult *r)
 {
     json_t *o = json_pack(
         "{s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:o, s:o, s:I, s:I}", "pool",
-        rw->pool->pool->name, "start_hours", run_json_number(rw->window->start_hours), "start_index",
-        (json_int_t)rw->window->start, "cost", run_json_number(r->cost), "spot_cost", run_json_number(r->spot_cost),
-        "on_demand_cost", run_json_number(r->od_cost), "savings_pct",
-        run_json_number(rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost) : (double)NAN),
+        rw->pool->pool->name, "start_hours", run_json_number(rw->window->start_hours),
+        "start_index", (json_int_t)rw->window->start, "cost", run_json_number(r->cost), "spot_cost",
+        run_json_number(r->spot_cost), "on_demand_cost", run_json_number(r->od_cost), "savings_pct",
+        run_json_number(rw->baseline.cost > 0 ? 100.0 * (1.0 - r->cost / rw->baseline.cost)
+                                              : (double)NAN),
         "finished", r->finished, "deadline_met", r->deadline_met, "infeasible", r->infeasible,
-        "finish_hours", run_json_number(r->finish_hours), "spot_hours", run_json_number(r->spot_hours),
-        "on_demand_hours", run_json_number(r->od_hours), "preemptions", (json_int_t)r->preemptions,
-        "launches", (json_int_t)r->launches);
+        "finish_hours", run_json_number(r->finish_hours), "spot_hours",
+        run_json_number(r->spot_hours), "on_demand_hours", run_json_number(r->od_hours),
+        "preemptions", (json_int_t)r->preemptions, "launches", (json_int_t)r->launches);
     return o;
 }
 
@@ -181,10 +184,11 @@ run_results_to_json(const RunResults *res)
     if (sc->description)
         json_object_set_new(json_object_get(root, "scenario"), "description",
                             json_string(sc->description));
-    json_object_set_new(root, "job",
-                        json_pack("{s:o, s:o, s:o}", "work_hours", run_json_number(sc->job.work / 3600),
-                                  "deadline_hours", run_json_number(sc->job.deadline / 3600),
-                                  "restart_overhead_hours", run_json_number(sc->job.overhead / 3600)));
+    json_object_set_new(
+        root, "job",
+        json_pack("{s:o, s:o, s:o}", "work_hours", run_json_number(sc->job.work / 3600),
+                  "deadline_hours", run_json_number(sc->job.deadline / 3600),
+                  "restart_overhead_hours", run_json_number(sc->job.overhead / 3600)));
     json_t *pools = json_array();
     for (guint p = 0; p < sc->pools->len; p++) {
         const ScenarioPool *sp = sc->pools->pdata[p];
@@ -196,7 +200,8 @@ run_results_to_json(const RunResults *res)
                               sp->pool->instance_type, "source", sp->pool->source, "gap_seconds",
                               run_json_number(sp->tick.gap), "ticks", (json_int_t)sp->tick.n,
                               "gang_threshold", (json_int_t)sp->threshold, "availability",
-                              run_json_number(st.availability), "on_demand_price", run_json_number(sp->tick.od_price));
+                              run_json_number(st.availability), "on_demand_price",
+                              run_json_number(sp->tick.od_price));
         json_array_append_new(pools, o);
     }
     json_object_set_new(root, "pools", pools);
@@ -211,9 +216,10 @@ run_results_to_json(const RunResults *res)
             run_summary_json(&s->cost), "savings_pct", run_summary_json(&s->savings),
             "total_savings_pct", run_json_number(s->total_savings), "finish_hours",
             run_summary_json(&s->finish_hours), "deadline_met_pct",
-            run_json_number(n ? 100.0 * (double)s->deadline_met / (double)n : (double)NAN), "deadline_met",
-            (json_int_t)s->deadline_met, "infeasible", (json_int_t)s->infeasible, "unfinished",
-            (json_int_t)s->unfinished, "preemptions_mean", run_json_number(s->preemptions_mean));
+            run_json_number(n ? 100.0 * (double)s->deadline_met / (double)n : (double)NAN),
+            "deadline_met", (json_int_t)s->deadline_met, "infeasible", (json_int_t)s->infeasible,
+            "unfinished", (json_int_t)s->unfinished, "preemptions_mean",
+            run_json_number(s->preemptions_mean));
         json_t *runs = json_array();
         for (gsize i = 0; i < n; i++) {
             const RunWindow *rw = &g_array_index(res->windows, RunWindow, i);

@@ -46,8 +46,8 @@ __dist(Ctx *ctx, json_t *obj, const char *field, const char *key, SimDist *dist)
         g_autofree char *fu = scenario__join(f, "uniform");
         if (!json_is_array(u) || json_array_size(u) != 2)
             return scenario__fail(ctx, fu, "expected [from, to], two durations");
-        json_t *pair = json_pack("{s:O, s:O}", "from", json_array_get(u, 0), "to",
-                                 json_array_get(u, 1));
+        json_t *pair =
+            json_pack("{s:O, s:O}", "from", json_array_get(u, 0), "to", json_array_get(u, 1));
         gboolean ok = scenario__duration(ctx, pair, fu, "from", TRUE, FALSE, &dist->a) &&
                       scenario__duration(ctx, pair, fu, "to", TRUE, FALSE, &dist->b);
         json_decref(pair);
@@ -69,8 +69,7 @@ __dist(Ctx *ctx, json_t *obj, const char *field, const char *key, SimDist *dist)
 
 /* Reads an optional duration member into a SimTime. */
 static gboolean
-__time(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean positive,
-       SimTime *out)
+__time(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean positive, SimTime *out)
 {
     double s = NAN;
     if (!scenario__duration(ctx, obj, field, key, FALSE, positive, &s))
@@ -83,9 +82,10 @@ __time(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean posit
 static gboolean
 __cloud(Ctx *ctx, json_t *obj, const char *field, SimCloud *c)
 {
-    static const char *const keys[] = {"notice",    "notice_missed", "notice_late",
-                                       "notice_duplicated", "rebalance", "billing",
-                                       "provisioning", "preemptible_lifetime", NULL};
+    static const char *const keys[] = {
+        "notice",    "notice_missed", "notice_late",  "notice_duplicated",
+        "rebalance", "billing",       "provisioning", "preemptible_lifetime",
+        NULL};
     if (!scenario__object(ctx, obj, field, "a cloud's settings") ||
         !scenario__check_keys(ctx, obj, field, keys))
         return FALSE;
@@ -132,7 +132,8 @@ __cloud_index(Ctx *ctx, const char *field, const char *name, guint *out)
     return scenario__fail(ctx, field, "expected \"aws\", \"gcp\" or \"azure\", got \"%s\"", name);
 }
 
-/* ---- pools ------------------------------------------------------------------------------------ */
+/* ---- pools ------------------------------------------------------------------------------------
+ */
 
 /* Published interruption rates per instance-hour (shared/design/seed-facts.md). */
 static gboolean
@@ -154,8 +155,8 @@ __gpu_rate(const char *gpu, double *rate)
 static gboolean
 __hazard(Ctx *ctx, json_t *obj, const char *field, SimHazard *h)
 {
-    static const char *const keys[] = {"rate",         "gpu",           "region_factor",
-                                       "weekend_factor", "night_factor", "launch_failure", NULL};
+    static const char *const keys[] = {
+        "rate", "gpu", "region_factor", "weekend_factor", "night_factor", "launch_failure", NULL};
     if (!scenario__object(ctx, obj, field, "a hazard model") ||
         !scenario__check_keys(ctx, obj, field, keys))
         return FALSE;
@@ -187,9 +188,9 @@ static gboolean
 __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
 {
     static const char *const keys[] = {
-        "name",   "cloud",  "region",     "zone",      "instance_type", "gpus",
-        "trace",  "hazard", "spot_price", "on_demand_price", "max_price", "preemptible",
-        "capacity_scale", NULL};
+        "name",      "cloud",       "region",         "zone",       "instance_type",
+        "gpus",      "trace",       "hazard",         "spot_price", "on_demand_price",
+        "max_price", "preemptible", "capacity_scale", NULL};
     g_autofree char *field = g_strdup_printf("pools[%zu]", i);
     if (!scenario__object(ctx, obj, field, "a pool") ||
         !scenario__check_keys(ctx, obj, field, keys))
@@ -242,14 +243,13 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
         if (!__hazard(ctx, hazard, fh, &p->hazard))
             return FALSE;
     } else {
-        static const char *const tkeys[] = {"file", "format", "convention", "pool", "time_unit",
-                                            NULL};
+        static const char *const tkeys[] = {"file", "format",    "convention",
+                                            "pool", "time_unit", NULL};
         g_autofree char *ft = scenario__join(field, "trace");
         if (!scenario__object(ctx, trace, ft, "a trace") ||
             !scenario__check_keys(ctx, trace, ft, tkeys))
             return FALSE;
-        const char *file = NULL, *format = NULL, *convention = NULL, *key = NULL,
-                   *time_unit = NULL;
+        const char *file = NULL, *format = NULL, *convention = NULL, *key = NULL, *time_unit = NULL;
         if (!scenario__string(ctx, trace, ft, "file", TRUE, &file) ||
             !scenario__string(ctx, trace, ft, "format", FALSE, &format) ||
             !scenario__string(ctx, trace, ft, "convention", FALSE, &convention) ||
@@ -263,7 +263,9 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                                   convention);
         }
         if (time_unit != NULL)
-            opts.time_unit = strcmp(time_unit, "h") == 0 ? 3600 : strcmp(time_unit, "s") == 0 ? 1 : 0;
+            opts.time_unit = strcmp(time_unit, "h") == 0   ? 3600
+                             : strcmp(time_unit, "s") == 0 ? 1
+                                                           : 0;
         if (time_unit != NULL && opts.time_unit == 0) {
             g_autofree char *fu = scenario__join(ft, "time_unit");
             return scenario__fail(ctx, fu, "expected \"s\" or \"h\", got \"%s\"", time_unit);
@@ -319,7 +321,8 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
     return TRUE;
 }
 
-/* ---- the job ---------------------------------------------------------------------------------- */
+/* ---- the job ----------------------------------------------------------------------------------
+ */
 
 static gboolean
 __step_times(Ctx *ctx, json_t *obj, const char *field, const char *key, SimJob *job)
@@ -327,8 +330,9 @@ __step_times(Ctx *ctx, json_t *obj, const char *field, const char *key, SimJob *
     json_t *v = json_object_get(obj, key);
     g_autofree char *f = scenario__join(field, key);
     if (v == NULL)
-        return scenario__fail(ctx, f, "missing; expected a duration like \"0.9s\", or an object "
-                                      "of durations by instance type with a \"default\"");
+        return scenario__fail(ctx, f,
+                              "missing; expected a duration like \"0.9s\", or an object "
+                              "of durations by instance type with a \"default\"");
     if (!json_is_object(v)) {
         double s;
         if (!scenario__duration(ctx, obj, field, key, TRUE, TRUE, &s))
@@ -361,10 +365,10 @@ __step_times(Ctx *ctx, json_t *obj, const char *field, const char *key, SimJob *
 static gboolean
 __job(Ctx *ctx, Scenario *sc, json_t *obj)
 {
-    static const char *const keys[] = {"type",  "steps",     "step_time", "epoch_steps",
-                                       "trials", "parallel", "items",     "item_time",
-                                       "workers", "lease",   "instances", "startup",
-                                       "checkpoint", "deadline", NULL};
+    static const char *const keys[] = {"type",       "steps",    "step_time",      "epoch_steps",
+                                       "trials",     "parallel", "items",          "item_time",
+                                       "workers",    "lease",    "instances",      "startup",
+                                       "checkpoint", "deadline", "keeps_progress", NULL};
     SimJob *job = &sc->cloud->job;
     if (!scenario__object(ctx, obj, "job", "the job") ||
         !scenario__check_keys(ctx, obj, "job", keys))
@@ -374,7 +378,8 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
         return FALSE;
     guint64 gang = 1, trials = 1, parallel = 1, items = 0, workers = 1;
     double steps = 0, epoch = 0, startup = 0, deadline = 0, lease = 0;
-    if (!scenario__uint(ctx, obj, "job", "instances", 1, 4096, &gang) ||
+    if (!scenario__bool(ctx, obj, "job", "keeps_progress", &job->keeps_progress) ||
+        !scenario__uint(ctx, obj, "job", "instances", 1, 4096, &gang) ||
         !scenario__duration(ctx, obj, "job", "startup", FALSE, FALSE, &startup) ||
         !scenario__duration(ctx, obj, "job", "deadline", FALSE, TRUE, &deadline))
         return FALSE;
@@ -413,9 +418,8 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
         job->parallel = (guint)workers;
         job->lease = __us(lease);
     } else {
-        return scenario__fail(ctx, "job.type",
-                              "expected \"training\", \"sweep\" or \"inference\", got \"%s\"",
-                              type);
+        return scenario__fail(
+            ctx, "job.type", "expected \"training\", \"sweep\" or \"inference\", got \"%s\"", type);
     }
 
     json_t *ck = json_object_get(obj, "checkpoint");
@@ -458,7 +462,8 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
     return TRUE;
 }
 
-/* ---- strategies ------------------------------------------------------------------------------- */
+/* ---- strategies -------------------------------------------------------------------------------
+ */
 
 typedef struct {
     const char *name;
@@ -490,10 +495,20 @@ static const Preset presets[] = {
 static gboolean
 __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
 {
-    static const char *const keys[] = {
-        "name",       "preset",     "market",         "placement",      "pools",
-        "checkpoint", "on_notice",  "on_rebalance",   "on_demand_fraction", "decision_interval",
-        "retry",      "lookback",   "assumed_rate",   NULL};
+    static const char *const keys[] = {"name",
+                                       "preset",
+                                       "market",
+                                       "placement",
+                                       "pools",
+                                       "checkpoint",
+                                       "on_notice",
+                                       "on_rebalance",
+                                       "on_demand_fraction",
+                                       "decision_interval",
+                                       "retry",
+                                       "lookback",
+                                       "assumed_rate",
+                                       NULL};
     g_autofree char *field = g_strdup_printf("strategies[%zu]", i);
     if (!scenario__object(ctx, obj, field, "a strategy") ||
         !scenario__check_keys(ctx, obj, field, keys))
@@ -517,8 +532,7 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
             for (gsize k = 0; k < G_N_ELEMENTS(presets); k++)
                 g_string_append_printf(list, "%s%s", k ? ", " : "", presets[k].name);
             g_autofree char *f = scenario__join(field, "preset");
-            return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list->str,
-                                  preset_name);
+            return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list->str, preset_name);
         }
     }
     if (name == NULL)
@@ -645,15 +659,15 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
     return TRUE;
 }
 
-/* ---- the scenario ------------------------------------------------------------------------------ */
+/* ---- the scenario ------------------------------------------------------------------------------
+ */
 
 gboolean
 scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
 {
-    static const char *const keys[] = {"name",   "description", "model",    "seed",
-                                       "replicas", "horizon",   "start",    "start_time",
-                                       "clouds", "egress",      "pools",    "job",
-                                       "strategies", NULL};
+    static const char *const keys[] = {"name",    "description", "model",      "seed",   "replicas",
+                                       "horizon", "start",       "start_time", "clouds", "egress",
+                                       "pools",   "job",         "strategies", NULL};
     if (!scenario__check_keys(ctx, root, "", keys))
         return FALSE;
     sc->cloud = sim_model_new();

@@ -40,7 +40,7 @@ scenario__join(const char *field, const char *key)
 /* A duration member: a string with a unit or a number of seconds. @positive rejects 0. */
 gboolean
 scenario__duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
-           gboolean positive, double *out)
+                   gboolean positive, double *out)
 {
     g_autofree char *f = scenario__join(field, key);
     json_t *v = json_object_get(obj, key);
@@ -59,14 +59,16 @@ scenario__duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gb
         negative = s > 0;
     } else if (!json_is_string(v) || !scenario_parse_duration(json_string_value(v), &s)) {
         g_autofree char *got = json_describe(v);
-        return scenario__fail(ctx, f,
-                    "expected a duration like \"43.2h\", \"12m\", \"1h30m\" or a number of "
-                    "seconds, got %s",
-                    got);
+        return scenario__fail(
+            ctx, f,
+            "expected a duration like \"43.2h\", \"12m\", \"1h30m\" or a number of "
+            "seconds, got %s",
+            got);
     }
     if (negative || !isfinite(s) || s < 0 || (positive && s == 0)) {
         g_autofree char *got = json_describe(v);
-        return scenario__fail(ctx, f, "expected a duration %s, got %s", positive ? "> 0" : ">= 0", got);
+        return scenario__fail(ctx, f, "expected a duration %s, got %s", positive ? "> 0" : ">= 0",
+                              got);
     }
     *out = s;
     return TRUE;
@@ -84,8 +86,8 @@ scenario__price(Ctx *ctx, json_t *obj, const char *field, const char *key, doubl
         p = json_number_value(v);
     else if (!json_is_string(v) || !scenario_parse_price(json_string_value(v), &p)) {
         g_autofree char *got = json_describe(v);
-        return scenario__fail(ctx, f, "expected a price like \"$3.06/h\" or a number of USD per hour, got %s",
-                    got);
+        return scenario__fail(
+            ctx, f, "expected a price like \"$3.06/h\" or a number of USD per hour, got %s", got);
     }
     if (!isfinite(p) || p < 0) {
         g_autofree char *got = json_describe(v);
@@ -97,7 +99,7 @@ scenario__price(Ctx *ctx, json_t *obj, const char *field, const char *key, doubl
 
 gboolean
 scenario__string(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
-         const char **out)
+                 const char **out)
 {
     g_autofree char *f = scenario__join(field, key);
     json_t *v = json_object_get(obj, key);
@@ -116,7 +118,7 @@ scenario__string(Ctx *ctx, json_t *obj, const char *field, const char *key, gboo
 
 gboolean
 scenario__uint(Ctx *ctx, json_t *obj, const char *field, const char *key, guint64 min, guint64 max,
-       guint64 *out)
+               guint64 *out)
 {
     g_autofree char *f = scenario__join(field, key);
     json_t *v = json_object_get(obj, key);
@@ -126,14 +128,13 @@ scenario__uint(Ctx *ctx, json_t *obj, const char *field, const char *key, guint6
         (guint64)json_integer_value(v) > max) {
         g_autofree char *got = json_describe(v);
         return scenario__fail(ctx, f,
-                    "expected a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
-                    ", got %s",
-                    min, max, got);
+                              "expected a whole number from %" G_GUINT64_FORMAT
+                              " to %" G_GUINT64_FORMAT ", got %s",
+                              min, max, got);
     }
     *out = (guint64)json_integer_value(v);
     return TRUE;
 }
-
 
 gboolean
 scenario__bool(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean *out)
@@ -151,8 +152,8 @@ scenario__bool(Ctx *ctx, json_t *obj, const char *field, const char *key, gboole
 }
 
 gboolean
-scenario__number(Ctx *ctx, json_t *obj, const char *field, const char *key, double min,
-                 double max, double *out)
+scenario__number(Ctx *ctx, json_t *obj, const char *field, const char *key, double min, double max,
+                 double *out)
 {
     json_t *v = json_object_get(obj, key);
     if (v == NULL)
@@ -201,8 +202,13 @@ __parse_quantity(const char *text, const Unit *units, gsize n_units, double *out
 }
 
 static const Unit size_units[] = {
-    {"GB", 1}, {"MB", 1e-3}, {"TB", 1e3}, {"kB", 1e-6}, {"GiB", 1.073741824},
-    {"MiB", 1.048576e-3}, {"TiB", 1099.511627776},
+    {"GB", 1},
+    {"MB", 1e-3},
+    {"TB", 1e3},
+    {"kB", 1e-6},
+    {"GiB", 1.073741824},
+    {"MiB", 1.048576e-3},
+    {"TiB", 1099.511627776},
 };
 
 gboolean
@@ -212,8 +218,14 @@ scenario_parse_size(const char *text, double *gb)
 }
 
 static const Unit bandwidth_units[] = {
-    {"GB/s", 1},      {"MB/s", 1e-3},      {"TB/s", 1e3},    {"GiB/s", 1.073741824},
-    {"MiB/s", 1.048576e-3}, {"Gbit/s", 0.125}, {"Gbps", 0.125}, {"Mbit/s", 1.25e-4},
+    {"GB/s", 1},
+    {"MB/s", 1e-3},
+    {"TB/s", 1e3},
+    {"GiB/s", 1.073741824},
+    {"MiB/s", 1.048576e-3},
+    {"Gbit/s", 0.125},
+    {"Gbps", 0.125},
+    {"Mbit/s", 1.25e-4},
 };
 
 gboolean
@@ -223,8 +235,8 @@ scenario_parse_bandwidth(const char *text, double *gbps)
 }
 
 static const Unit rate_units[] = {
-    {"%/h", 0.01}, {"%/hour", 0.01}, {"/h", 1}, {"/hour", 1}, {"%/day", 0.01 / 24},
-    {"/day", 1.0 / 24}, {"/d", 1.0 / 24}, {"%/d", 0.01 / 24},
+    {"%/h", 0.01},        {"%/hour", 0.01},   {"/h", 1},        {"/hour", 1},
+    {"%/day", 0.01 / 24}, {"/day", 1.0 / 24}, {"/d", 1.0 / 24}, {"%/d", 0.01 / 24},
 };
 
 gboolean
@@ -330,8 +342,8 @@ __parse_gb_month_price(const char *text, double *usd)
 }
 
 gboolean
-scenario__gb_price(Ctx *ctx, json_t *obj, const char *field, const char *key,
-                   gboolean per_month, double *out)
+scenario__gb_price(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean per_month,
+                   double *out)
 {
     if (per_month)
         return __quantity(ctx, obj, field, key, FALSE, 1, __parse_gb_month_price, FALSE,

@@ -20,8 +20,7 @@ typedef struct {
 
 /* Sets the error at @field and returns FALSE, so that checks read `return scenario__fail(...)`. */
 gboolean scenario__fail(Ctx *ctx, const char *field, const char *format, ...) G_GNUC_PRINTF(3, 4);
-gboolean scenario__check_keys(Ctx *ctx, json_t *obj, const char *field,
-                              const char *const *allowed);
+gboolean scenario__check_keys(Ctx *ctx, json_t *obj, const char *field, const char *const *allowed);
 gboolean scenario__object(Ctx *ctx, json_t *v, const char *field, const char *what);
 /* "field.key", or "key" at the top level; free with g_free. */
 char *scenario__join(const char *field, const char *key);
@@ -33,14 +32,12 @@ gboolean scenario__string(Ctx *ctx, json_t *obj, const char *field, const char *
                           gboolean required, const char **out);
 gboolean scenario__uint(Ctx *ctx, json_t *obj, const char *field, const char *key, guint64 min,
                         guint64 max, guint64 *out);
-gboolean scenario__bool(Ctx *ctx, json_t *obj, const char *field, const char *key,
-                        gboolean *out);
+gboolean scenario__bool(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean *out);
 /* A plain number within [min, max]. */
 gboolean scenario__number(Ctx *ctx, json_t *obj, const char *field, const char *key, double min,
                           double max, double *out);
 /* A fraction: 0.3 or "30%", within [0, 1]. */
-gboolean scenario__fraction(Ctx *ctx, json_t *obj, const char *field, const char *key,
-                            double *out);
+gboolean scenario__fraction(Ctx *ctx, json_t *obj, const char *field, const char *key, double *out);
 /* An amount of data in GB: "40GB", "500MB", "1.5TB", "8GiB" or a number of GB. */
 gboolean scenario__size(Ctx *ctx, json_t *obj, const char *field, const char *key,
                         gboolean required, double *out);

@@ -439,8 +439,8 @@ scenario_load(const char *path, GError **error)
         return NULL;
     }
     json_t *model_value = json_object_get(root, "model");
-    gboolean continuous = json_is_string(model_value) &&
-                          strcmp(json_string_value(model_value), "continuous") == 0;
+    gboolean continuous =
+        json_is_string(model_value) && strcmp(json_string_value(model_value), "continuous") == 0;
     if (!continuous && !__check_keys(ctx, root, "", keys))
         return NULL;
 
