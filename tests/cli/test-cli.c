@@ -23,6 +23,7 @@ static const char *const policy_names[] = {"on-demand", "spot-only", "greedy", "
 
 static char *quickstart;       /* scenarios/quickstart.json */
 static char *quickstart_trace; /* traces/quickstart/h100-three-zones.json */
+static char *cloud_example;    /* scenarios/examples/h100-strategies.json, no external data */
 static char *tmp;              /* a folder for this run's outputs */
 
 /* Runs spotlab with @argv and returns its exit status; prints its output when @expected is not
@@ -187,14 +188,14 @@ test_run_writes_results(void)
 }
 
 static void
-test_run_is_deterministic(void)
+__check_deterministic(const char *scenario)
 {
     g_autofree char *one = __tmp_path("threads-1.json");
     g_autofree char *two = __tmp_path("threads-2.json");
     g_autofree char *again = __tmp_path("threads-2-again.json");
-    const char *argv1[] = {"run", quickstart, "-q", "--threads", "1", "-o", one, NULL};
-    const char *argv2[] = {"run", quickstart, "-q", "--threads", "2", "-o", two, NULL};
-    const char *argv3[] = {"run", quickstart, "-q", "--threads", "2", "-o", again, NULL};
+    const char *argv1[] = {"run", scenario, "-q", "--threads", "1", "-o", one, NULL};
+    const char *argv2[] = {"run", scenario, "-q", "--threads", "2", "-o", two, NULL};
+    const char *argv3[] = {"run", scenario, "-q", "--threads", "2", "-o", again, NULL};
     CU_ASSERT_EQUAL_FATAL(__run(argv1, NULL, NULL, 0), 0);
     CU_ASSERT_EQUAL_FATAL(__run(argv2, NULL, NULL, 0), 0);
     CU_ASSERT_EQUAL_FATAL(__run(argv3, NULL, NULL, 0), 0);
@@ -205,6 +206,20 @@ test_run_is_deterministic(void)
     CU_ASSERT(strlen(a) > 1000);
     CU_ASSERT_STRING_EQUAL(a, b); /* --threads 1 and --threads 2 */
     CU_ASSERT_STRING_EQUAL(b, c); /* two runs */
+}
+
+static void
+test_run_is_deterministic(void)
+{
+    __check_deterministic(quickstart);
+}
+
+static void
+test_cloud_run_is_deterministic(void)
+{
+    /* The continuous-time model: replicas draw from their own streams, whatever thread runs
+     * them. */
+    __check_deterministic(cloud_example);
 }
 
 static void
@@ -412,6 +427,7 @@ main(void)
     quickstart = g_build_filename(root, "scenarios", "quickstart.json", NULL);
     quickstart_trace =
         g_build_filename(root, "traces", "quickstart", "h100-three-zones.json", NULL);
+    cloud_example = g_build_filename(root, "scenarios", "examples", "h100-strategies.json", NULL);
     if (!g_file_test(quickstart, G_FILE_TEST_IS_REGULAR)) {
         fprintf(stderr, "%s is missing\n", quickstart);
         return 1;
@@ -423,6 +439,7 @@ main(void)
     CU_add_test(run, "-o writes the results document", test_run_writes_results);
     CU_add_test(run, "results are the same bytes for any thread count and any run",
                 test_run_is_deterministic);
+    CU_add_test(run, "continuous-model results too", test_cloud_run_is_deterministic);
     CU_add_test(run, "-o into a missing folder fails and leaves nothing",
                 test_run_output_into_missing_folder);
     CU_add_test(run, "-o onto the scenario itself is refused",
@@ -437,5 +454,6 @@ main(void)
     int status = test_run_all();
     g_free(quickstart);
     g_free(quickstart_trace);
+    g_free(cloud_example);
     return status;
 }

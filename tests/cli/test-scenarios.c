@@ -1,6 +1,7 @@
 /* Every committed scenario loads and runs, and the example built on the published runs gives the
  * published uniform-progress costs through the same path `spotlab run` takes (scenario loader,
  * importers, runner), not only through the library calls of tests/conformance. */
+#include "run-cloud.h"
 #include "run.h"
 #include "test-util.h"
 
@@ -26,6 +27,19 @@ __load_and_run(const char *path, gboolean run)
     if (sc == NULL)
         fprintf(stderr, "%s\n", error->message);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    if (sc->model == SCENARIO_MODEL_CONTINUOUS) {
+        CU_ASSERT(sc->strategies->len > 0);
+        CU_ASSERT(sc->replicas > 0);
+        if (!run)
+            return;
+        g_autoptr(CloudResults) cloud = cloud_run(sc, 2, NULL, NULL);
+        for (guint k = 0; k < cloud->n_strategies; k++) {
+            const CloudStrategyResults *s = &cloud->strategies[k];
+            CU_ASSERT_EQUAL(s->cost.n, sc->replicas);
+            CU_ASSERT(s->cost.min >= 0);
+        }
+        return;
+    }
     CU_ASSERT(sc->n_policies > 0);
     CU_ASSERT(scenario_n_windows(sc) > 0);
     if (!run)
