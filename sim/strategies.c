@@ -101,15 +101,30 @@ __has_spot(SimWorld *w, guint pool)
     return sim_world_pool_free_capacity(w, pool) > 0;
 }
 
+/* A price per instance-hour as a price for the work: times the step time of the pool's
+ * instance type, so a cheap but slow type is not mistaken for a bargain. Among pools of one
+ * type this orders exactly as the price. */
+static double
+__for_work(SimWorld *w, guint pool, double price)
+{
+    const SimModel *m = sim_world_model(w);
+    return price * sim_job_step_seconds(&m->job, sim_model_pool(m, pool)->instance_type);
+}
+
 static int
 __cheapest_on_demand(const SimStrategy *s, SimWorld *w)
 {
     const SimModel *m = sim_world_model(w);
     int best = -1;
-    for (guint k = 0; k < s->n_pools; k++)
-        if (best < 0 || sim_model_pool(m, s->pools[k])->on_demand_price <
-                            sim_model_pool(m, (guint)best)->on_demand_price)
-            best = (int)s->pools[k];
+    double best_price = INFINITY;
+    for (guint k = 0; k < s->n_pools; k++) {
+        guint p = s->pools[k];
+        double price = __for_work(w, p, sim_model_pool(m, p)->on_demand_price);
+        if (price < best_price) {
+            best_price = price;
+            best = (int)p;
+        }
+    }
     return best;
 }
 
@@ -137,7 +152,7 @@ __lowest_price(const SimStrategy *s, SimWorld *w, guint unit, SimMarket market)
         guint p = s->pools[k];
         if (!__has_spot(w, p))
             continue;
-        double price = sim_world_pool_price(w, p);
+        double price = __for_work(w, p, sim_world_pool_price(w, p));
         if (price < best_price) {
             best_price = price;
             best = (int)p;
@@ -164,7 +179,7 @@ __capacity_aware(const SimStrategy *s, SimWorld *w, guint unit, SimMarket market
         double risk = sim_world_pool_recent_rate(w, p, s->price_lookback);
         if (isnan(risk))
             risk = 0;
-        double price = sim_world_pool_price(w, p);
+        double price = __for_work(w, p, sim_world_pool_price(w, p));
         gboolean better = best < 0 || free_cap > best_free ||
                           (free_cap == best_free &&
                            (risk < best_risk || (risk == best_risk && price < best_price)));
@@ -212,7 +227,7 @@ __price_predictive(const SimStrategy *s, SimWorld *w, guint unit, SimMarket mark
         guint p = s->pools[k];
         if (!__has_spot(w, p))
             continue;
-        double price = sim_world_pool_mean_price(w, p, s->price_lookback);
+        double price = __for_work(w, p, sim_world_pool_mean_price(w, p, s->price_lookback));
         if (price < best_price) {
             best_price = price;
             best = (int)p;
