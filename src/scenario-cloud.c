@@ -19,6 +19,8 @@ __us(double seconds)
 
 /* ---- clouds and egress ---------------------------------------------------------------------- */
 
+/* A distribution of durations: a duration (fixed), or an object holding one of "fixed",
+ * "uniform": [from, to], "exponential" (the mean) or "median" with "p95" (lognormal). */
 static gboolean
 __dist(Ctx *ctx, json_t *obj, const char *field, const char *key, SimDist *dist)
 {
@@ -33,28 +35,63 @@ __dist(Ctx *ctx, json_t *obj, const char *field, const char *key, SimDist *dist)
     }
     if (!scenario__object(ctx, v, f, "a distribution") || !scenario__check_keys(ctx, v, f, keys))
         return FALSE;
-    if (json_object_get(v, "fixed") != NULL) {
+    /* One kind only: {"fixed": ..., "median": ...} would otherwise quietly drop a part. */
+    static const char *const kinds[] = {"fixed", "uniform", "exponential", "median"};
+    const char *kind = NULL;
+    for (gsize k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        if (json_object_get(v, kinds[k]) == NULL)
+            continue;
+        if (kind != NULL) {
+            g_autofree char *fk = scenario__join(f, kinds[k]);
+            return scenario__fail(ctx, fk,
+                                  "expected one kind of distribution, got both \"%s\" and "
+                                  "\"%s\"",
+                                  kind, kinds[k]);
+        }
+        kind = kinds[k];
+    }
+    if (kind != NULL && strcmp(kind, "median") != 0 && json_object_get(v, "p95") != NULL) {
+        g_autofree char *fp = scenario__join(f, "p95");
+        return scenario__fail(ctx, fp, "expected \"p95\" only with \"median\", got it with \"%s\"",
+                              kind);
+    }
+    if (kind == NULL && json_object_get(v, "p95") == NULL)
+        return scenario__fail(ctx, f,
+                              "expected one of \"fixed\", \"uniform\", \"exponential\" or "
+                              "\"median\" with \"p95\", got an empty object");
+    if (kind != NULL && strcmp(kind, "fixed") == 0) {
         dist->kind = SIM_DIST_FIXED;
         return scenario__duration(ctx, v, f, "fixed", TRUE, FALSE, &dist->a);
     }
-    if (json_object_get(v, "exponential") != NULL) {
+    if (kind != NULL && strcmp(kind, "exponential") == 0) {
         dist->kind = SIM_DIST_EXPONENTIAL;
         return scenario__duration(ctx, v, f, "exponential", TRUE, FALSE, &dist->a);
     }
-    json_t *u = json_object_get(v, "uniform");
-    if (u != NULL) {
+    if (kind != NULL && strcmp(kind, "uniform") == 0) {
+        json_t *u = json_object_get(v, "uniform");
         g_autofree char *fu = scenario__join(f, "uniform");
-        if (!json_is_array(u) || json_array_size(u) != 2)
-            return scenario__fail(ctx, fu, "expected [from, to], two durations");
-        json_t *pair =
-            json_pack("{s:O, s:O}", "from", json_array_get(u, 0), "to", json_array_get(u, 1));
-        gboolean ok = scenario__duration(ctx, pair, fu, "from", TRUE, FALSE, &dist->a) &&
-                      scenario__duration(ctx, pair, fu, "to", TRUE, FALSE, &dist->b);
+        if (!json_is_array(u) || json_array_size(u) != 2) {
+            g_autofree char *got = json_is_array(u) && json_array_size(u) > 0
+                                       ? g_strdup_printf("a list of %zu", json_array_size(u))
+                                       : json_describe(u);
+            return scenario__fail(ctx, fu, "expected [from, to], two durations, got %s", got);
+        }
+        /* Keys that read as the elements' paths, so that an error points at the element. */
+        json_t *pair = json_pack("{s:O, s:O}", "uniform[0]", json_array_get(u, 0), "uniform[1]",
+                                 json_array_get(u, 1));
+        gboolean ok = scenario__duration(ctx, pair, f, "uniform[0]", TRUE, FALSE, &dist->a) &&
+                      scenario__duration(ctx, pair, f, "uniform[1]", TRUE, FALSE, &dist->b);
         json_decref(pair);
-        if (ok && dist->b < dist->a)
-            return scenario__fail(ctx, fu, "expected from <= to");
+        if (!ok)
+            return FALSE;
+        if (dist->b < dist->a) {
+            g_autofree char *from = json_describe(json_array_get(u, 0));
+            g_autofree char *to = json_describe(json_array_get(u, 1));
+            return scenario__fail(ctx, fu, "expected [from, to] with from <= to, got [%s, %s]",
+                                  from, to);
+        }
         dist->kind = SIM_DIST_UNIFORM;
-        return ok;
+        return TRUE;
     }
     dist->kind = SIM_DIST_LOGNORMAL;
     if (!scenario__duration(ctx, v, f, "median", TRUE, TRUE, &dist->a) ||
@@ -62,7 +99,10 @@ __dist(Ctx *ctx, json_t *obj, const char *field, const char *key, SimDist *dist)
         return FALSE;
     if (dist->b < dist->a) {
         g_autofree char *fp = scenario__join(f, "p95");
-        return scenario__fail(ctx, fp, "expected a 95th percentile >= the median");
+        g_autofree char *median = json_describe(json_object_get(v, "median"));
+        g_autofree char *p95 = json_describe(json_object_get(v, "p95"));
+        return scenario__fail(ctx, fp, "expected a 95th percentile >= the median (%s), got %s",
+                              median, p95);
     }
     return TRUE;
 }
@@ -171,11 +211,16 @@ __hazard(Ctx *ctx, json_t *obj, const char *field, SimHazard *h)
         !scenario__number(ctx, obj, field, "night_factor", 0, 1000, &h->night_factor) ||
         !scenario__fraction(ctx, obj, field, "launch_failure", &h->launch_failure))
         return FALSE;
-    if (gpu != NULL && isnan(rate) && !__gpu_rate(gpu, &rate)) {
+    /* An explicit rate beats the GPU's published one, but a GPU we have no rate for is still a
+     * mistake worth saying, not a label to ignore. */
+    double published = NAN;
+    if (gpu != NULL && !__gpu_rate(gpu, &published)) {
         g_autofree char *f = scenario__join(field, "gpu");
         return scenario__fail(ctx, f, "expected a100, v100 or h100 (published rates), got \"%s\"",
                               gpu);
     }
+    if (isnan(rate))
+        rate = published;
     if (isnan(rate))
         return scenario__fail(ctx, field,
                               "expected \"rate\" (interruptions per instance-hour, like "
@@ -234,14 +279,31 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
 
     json_t *trace = json_object_get(obj, "trace");
     json_t *hazard = json_object_get(obj, "hazard");
-    if ((trace == NULL) == (hazard == NULL))
+    if (trace == NULL && hazard == NULL)
         return scenario__fail(ctx, field,
-                              "expected exactly one of \"trace\" (capacity and price from a "
-                              "recording) and \"hazard\" (a hazard model)");
+                              "expected \"trace\" (capacity and price from a recording) or "
+                              "\"hazard\" (a hazard model), got neither");
+    if (trace != NULL && hazard != NULL) {
+        /* Point at whichever of the two the user wrote second. */
+        g_autofree char *ft = scenario__join(field, "trace");
+        g_autofree char *fh = scenario__join(field, "hazard");
+        int lt = 0, ct = 0, lh = 0, ch = 0;
+        json_source_locate_key(ctx->src, ft, &lt, &ct);
+        json_source_locate_key(ctx->src, fh, &lh, &ch);
+        return scenario__fail(ctx, lt > lh || (lt == lh && ct > ch) ? ft : fh,
+                              "expected either \"trace\" (capacity and price from a recording) "
+                              "or \"hazard\" (a hazard model), got both");
+    }
     if (hazard != NULL) {
         g_autofree char *fh = scenario__join(field, "hazard");
         if (!__hazard(ctx, hazard, fh, &p->hazard))
             return FALSE;
+        if (json_object_get(obj, "capacity_scale") != NULL) {
+            g_autofree char *fs = scenario__join(field, "capacity_scale");
+            return scenario__fail(ctx, fs,
+                                  "expected only in a pool with a \"trace\": a hazard model has "
+                                  "no capacity to scale");
+        }
     } else {
         static const char *const tkeys[] = {"file", "format",    "convention",
                                             "pool", "time_unit", NULL};
@@ -256,10 +318,18 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
             !scenario__string(ctx, trace, ft, "pool", FALSE, &key) ||
             !scenario__string(ctx, trace, ft, "time_unit", FALSE, &time_unit))
             return FALSE;
-        TraceImportOptions opts = {.format = format, .key = key};
+        TraceImportOptions opts = {.format = format};
+        if (format != NULL && strcmp(format, "auto") != 0 &&
+            trace_format_description(format) == NULL) {
+            g_autofree char *ff = scenario__join(ft, "format");
+            g_autofree char *list = g_strjoinv(", ", (char **)trace_format_names());
+            return scenario__fail(ctx, ff, "expected one of %s, got \"%s\"", list, format);
+        }
         if (convention != NULL && !trace_convention_from_string(convention, &opts.convention)) {
             g_autofree char *fc = scenario__join(ft, "convention");
-            return scenario__fail(ctx, fc, "expected \"availability\" or \"preempted\", got \"%s\"",
+            return scenario__fail(ctx, fc,
+                                  "expected \"availability\" (1 or k = available) or "
+                                  "\"preempted\" (1 = unavailable), got \"%s\"",
                                   convention);
         }
         if (time_unit != NULL)
@@ -272,20 +342,39 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
         }
         g_autofree char *path = spotlab_resolve_path(ctx->src->path, file);
         g_autoptr(GError) terr = NULL;
+        /* The pool is picked here rather than by the importer, so that a name the file lacks
+         * is reported at "pool". */
         g_autoptr(TraceSet) set = trace_import(path, &opts, &terr);
         g_autofree char *ff = scenario__join(ft, "file");
         if (set == NULL)
             return scenario__fail(ctx, terr->code == TRACE_ERROR_USAGE ? ft : ff, "%s",
                                   terr->message);
-        if (trace_set_len(set) != 1) {
-            g_autofree char *fk = scenario__join(ft, "pool");
-            return scenario__fail(ctx, fk, "%s holds %u pools; name the one to use", path,
-                                  trace_set_len(set));
+        g_autoptr(GString) names = g_string_new(NULL);
+        guint chosen = G_MAXUINT;
+        for (guint k = 0; k < trace_set_len(set); k++) {
+            const char *pool_name = trace_set_pool(set, k)->name;
+            if (k < 20)
+                g_string_append_printf(names, "%s%s", k ? ", " : "", pool_name);
+            if (key != NULL && chosen == G_MAXUINT && strcmp(pool_name, key) == 0)
+                chosen = k;
         }
-        TracePool *tp = g_ptr_array_steal_index(set->pools, 0);
+        if (trace_set_len(set) > 20)
+            g_string_append(names, ", ...");
+        g_autofree char *fk = scenario__join(ft, "pool");
+        if (key != NULL && chosen == G_MAXUINT)
+            return scenario__fail(ctx, fk, "expected a pool of %s (%s), got \"%s\"", path,
+                                  names->str, key);
+        if (key == NULL && trace_set_len(set) != 1)
+            return scenario__fail(ctx, fk,
+                                  "missing; %s holds %u pools, expected the name of one: %s", path,
+                                  trace_set_len(set), names->str);
+        TracePool *tp = g_ptr_array_steal_index(set->pools, key != NULL ? chosen : 0);
         trace_set_add(sc->traces, tp);
         if (!tp->has_capacity)
-            return scenario__fail(ctx, ff, "%s: pool \"%s\" has no capacity data", path, tp->name);
+            return scenario__fail(ctx, ff,
+                                  "%s: pool \"%s\" records prices only; expected a trace that "
+                                  "records capacity",
+                                  path, tp->name);
         if (scale != 1) {
             for (gsize k = 0; k < tp->capacity.n; k++)
                 tp->capacity.value[k] *= scale;
@@ -305,18 +394,23 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
         }
     }
     if (p->price.n == 0) {
-        if (isnan(spot))
-            return scenario__fail(ctx, field,
-                                  "pool \"%s\" has no spot price; give \"spot_price\", like "
-                                  "\"$1.17/h\"",
-                                  name);
+        if (isnan(spot)) {
+            g_autofree char *fs = scenario__join(field, "spot_price");
+            return scenario__fail(
+                ctx, fs,
+                "missing; expected the spot price per instance-hour of pool "
+                "\"%s\", like \"$1.17/h\" (%s)",
+                name, hazard != NULL ? "a hazard model gives no prices" : "its trace records none");
+        }
         p->constant_price = spot;
     }
-    if (isnan(od))
-        return scenario__fail(ctx, field,
-                              "pool \"%s\" has no on-demand price; give \"on_demand_price\", like "
-                              "\"$3.90/h\"",
-                              name);
+    if (isnan(od)) {
+        g_autofree char *fo = scenario__join(field, "on_demand_price");
+        return scenario__fail(ctx, fo,
+                              "missing; expected the on-demand price per instance-hour of pool "
+                              "\"%s\", like \"$3.90/h\"%s",
+                              name, hazard != NULL ? "" : " (its trace records none)");
+    }
     p->on_demand_price = od;
     return TRUE;
 }
@@ -325,7 +419,8 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
  */
 
 static gboolean
-__step_times(Ctx *ctx, json_t *obj, const char *field, const char *key, SimJob *job)
+__step_times(Ctx *ctx, const SimModel *m, json_t *obj, const char *field, const char *key,
+             SimJob *job)
 {
     json_t *v = json_object_get(obj, key);
     g_autofree char *f = scenario__join(field, key);
@@ -345,6 +440,30 @@ __step_times(Ctx *ctx, json_t *obj, const char *field, const char *key, SimJob *
     json_t *value;
     json_object_foreach(v, type, value)
     {
+        /* A type no pool has would never be used: most likely a misspelt one, which would
+         * quietly run at the default time. */
+        gboolean known = strcmp(type, "default") == 0;
+        for (guint k = 0; k < m->pools->len && !known; k++)
+            known = strcmp(sim_model_pool(m, k)->instance_type, type) == 0;
+        if (!known) {
+            g_autoptr(GString) list = g_string_new(NULL);
+            for (guint k = 0; k < m->pools->len; k++) {
+                const char *t = sim_model_pool(m, k)->instance_type;
+                gboolean seen = FALSE;
+                for (guint j = 0; j < k && !seen; j++)
+                    seen = strcmp(sim_model_pool(m, j)->instance_type, t) == 0;
+                if (!seen)
+                    g_string_append_printf(list, "%s\"%s\"", list->len ? ", " : "", t);
+            }
+            /* A key that cannot be written as a field path ("", "a[1]") is shown in the message
+             * and located at the object. */
+            gboolean path_safe = *type != '\0' && strchr(type, '[') == NULL;
+            g_autofree char *ft = path_safe ? scenario__join(f, type) : g_strdup(f);
+            return scenario__fail(ctx, ft,
+                                  "expected the instance type of a pool (%s) or \"default\", got "
+                                  "\"%s\"",
+                                  list->str, type);
+        }
         double s;
         if (!scenario__duration(ctx, v, f, type, TRUE, TRUE, &s))
             return FALSE;
@@ -376,6 +495,39 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
     const char *type = "training";
     if (!scenario__string(ctx, obj, "job", "type", FALSE, &type))
         return FALSE;
+    if (strcmp(type, "training") != 0 && strcmp(type, "sweep") != 0 &&
+        strcmp(type, "inference") != 0)
+        return scenario__fail(
+            ctx, "job.type", "expected \"training\", \"sweep\" or \"inference\", got \"%s\"", type);
+    /* A member of another job type would be ignored: "items" in a training job means that the
+     * type or the member is wrong, so say so rather than run something else. */
+    static const struct {
+        const char *key;
+        const char *types; /* the job types it belongs to */
+        const char *what;
+    } members[] = {
+        {"steps", "training sweep", "a training job or a sweep"},
+        {"step_time", "training sweep", "a training job or a sweep"},
+        {"epoch_steps", "training sweep", "a training job or a sweep"},
+        {"trials", "sweep", "a sweep"},
+        {"parallel", "sweep", "a sweep"},
+        {"items", "inference", "an inference job"},
+        {"item_time", "inference", "an inference job"},
+        {"workers", "inference", "an inference job"},
+        {"lease", "inference", "an inference job"},
+    };
+    for (gsize k = 0; k < G_N_ELEMENTS(members); k++) {
+        if (json_object_get(obj, members[k].key) == NULL)
+            continue;
+        g_auto(GStrv) types = g_strsplit(members[k].types, " ", -1);
+        if (g_strv_contains((const char *const *)types, type))
+            continue;
+        g_autofree char *f = scenario__join("job", members[k].key);
+        return scenario__fail(ctx, f, "expected only in %s, got it in a%s %s job%s",
+                              members[k].what, strcmp(type, "inference") == 0 ? "n" : "", type,
+                              json_object_get(obj, "type") == NULL ? " (the default \"type\")"
+                                                                   : "");
+    }
     guint64 gang = 1, trials = 1, parallel = 1, items = 0, workers = 1;
     double steps = 0, epoch = 0, startup = 0, deadline = 0, lease = 0;
     if (!scenario__bool(ctx, obj, "job", "keeps_progress", &job->keeps_progress) ||
@@ -392,7 +544,7 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
             return scenario__fail(ctx, "job.steps", "missing; expected the training steps");
         if (!scenario__number(ctx, obj, "job", "steps", 1, 1e15, &steps) ||
             !scenario__number(ctx, obj, "job", "epoch_steps", 0, 1e15, &epoch) ||
-            !__step_times(ctx, obj, "job", "step_time", job))
+            !__step_times(ctx, sc->cloud, obj, "job", "step_time", job))
             return FALSE;
         job->kind = SIM_JOB_TRAINING;
         job->steps = steps;
@@ -405,21 +557,18 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
             job->trials = (guint)trials;
             job->parallel = (guint)parallel;
         }
-    } else if (strcmp(type, "inference") == 0) {
+    } else {
         if (json_object_get(obj, "items") == NULL)
             return scenario__fail(ctx, "job.items", "missing; expected the items in the queue");
         if (!scenario__uint(ctx, obj, "job", "items", 1, 100000000, &items) ||
             !scenario__uint(ctx, obj, "job", "workers", 1, 100000, &workers) ||
             !scenario__duration(ctx, obj, "job", "lease", FALSE, FALSE, &lease) ||
-            !__step_times(ctx, obj, "job", "item_time", job))
+            !__step_times(ctx, sc->cloud, obj, "job", "item_time", job))
             return FALSE;
         job->kind = SIM_JOB_INFERENCE;
         job->items = items;
         job->parallel = (guint)workers;
         job->lease = __us(lease);
-    } else {
-        return scenario__fail(
-            ctx, "job.type", "expected \"training\", \"sweep\" or \"inference\", got \"%s\"", type);
     }
 
     json_t *ck = json_object_get(obj, "checkpoint");
@@ -432,9 +581,17 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
             !scenario__bandwidth(ctx, ck, "job.checkpoint", "restore", &job->restore_gbps) ||
             !scenario__bool(ctx, ck, "job.checkpoint", "async", &job->async_checkpoint))
             return FALSE;
-        if (job->checkpoint_gb > 0 && (job->write_gbps <= 0 || job->restore_gbps <= 0))
-            return scenario__fail(ctx, "job.checkpoint",
-                                  "expected \"write\" and \"restore\" bandwidths, like \"1GB/s\"");
+        for (int k = 0; k < 2 && job->checkpoint_gb > 0; k++) {
+            const char *what = k == 0 ? "write" : "restore";
+            if ((k == 0 ? job->write_gbps : job->restore_gbps) > 0)
+                continue;
+            g_autofree char *f = scenario__join("job.checkpoint", what);
+            g_autofree char *size = json_describe(json_object_get(ck, "size"));
+            return scenario__fail(ctx, f,
+                                  "missing; expected the bandwidth to %s checkpoints of %s, like "
+                                  "\"1GB/s\"",
+                                  what, size);
+        }
         json_t *st = json_object_get(ck, "storage");
         /* Checkpoints live beside the first pool unless the scenario says where. */
         const SimPool *first = sim_model_pool(sc->cloud, 0);
@@ -532,7 +689,7 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
             for (gsize k = 0; k < G_N_ELEMENTS(presets); k++)
                 g_string_append_printf(list, "%s%s", k ? ", " : "", presets[k].name);
             g_autofree char *f = scenario__join(field, "preset");
-            return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list->str, preset_name);
+            return scenario__fail(ctx, f, "expected one of %s, got \"%s\"", list->str, preset_name);
         }
     }
     if (name == NULL)
@@ -559,12 +716,12 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
     if (market != NULL && (s->market = sim_market_class(market)) == NULL) {
         g_autofree char *f = scenario__join(field, "market");
         g_autofree char *list = g_strjoinv(", ", (char **)sim_market_class_names());
-        return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list, market);
+        return scenario__fail(ctx, f, "expected one of %s, got \"%s\"", list, market);
     }
     if (placement != NULL && (s->placement = sim_placement_class(placement)) == NULL) {
         g_autofree char *f = scenario__join(field, "placement");
         g_autofree char *list = g_strjoinv(", ", (char **)sim_placement_class_names());
-        return scenario__fail(ctx, f, "expected one of %s; got \"%s\"", list, placement);
+        return scenario__fail(ctx, f, "expected one of %s, got \"%s\"", list, placement);
     }
     if (on_notice != NULL) {
         g_autofree char *f = scenario__join(field, "on_notice");
@@ -604,6 +761,12 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
             !scenario__check_keys(ctx, ck, fck, ckeys))
             return FALSE;
         json_t *ad = json_object_get(ck, "adaptive");
+        if (json_object_get(ck, "every") != NULL && ad != NULL) {
+            g_autofree char *fa = scenario__join(fck, "adaptive");
+            return scenario__fail(ctx, fa,
+                                  "expected either \"every\" (a fixed interval) or \"adaptive\" "
+                                  "(bounds), got both");
+        }
         if (json_object_get(ck, "every") != NULL) {
             s->checkpoint = sim_checkpoint_class("periodic");
             if (!__time(ctx, ck, fck, "every", TRUE, &s->checkpoint_interval))
@@ -617,10 +780,17 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                 !__time(ctx, ad, fa, "min", TRUE, &s->checkpoint_min) ||
                 !__time(ctx, ad, fa, "max", TRUE, &s->checkpoint_max))
                 return FALSE;
-            if (s->checkpoint_max < s->checkpoint_min)
-                return scenario__fail(ctx, fa, "expected min <= max");
+            if (s->checkpoint_max < s->checkpoint_min) {
+                g_autofree char *fmax = scenario__join(fa, "max");
+                g_autofree char *min = json_describe(json_object_get(ad, "min"));
+                g_autofree char *max = json_describe(json_object_get(ad, "max"));
+                return scenario__fail(ctx, fmax, "expected a maximum >= the minimum (%s), got %s",
+                                      min, max);
+            }
         } else {
-            return scenario__fail(ctx, fck, "expected \"every\" or \"adaptive\"");
+            return scenario__fail(ctx, fck,
+                                  "expected {\"every\": \"15m\"} or {\"adaptive\": {\"min\": ..., "
+                                  "\"max\": ...}}, got an empty object");
         }
     }
     if (market == NULL && preset == NULL)
@@ -636,8 +806,10 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
             s->pools[k] = k;
     } else {
         g_autofree char *fp = scenario__join(field, "pools");
-        if (!json_is_array(pools) || json_array_size(pools) == 0)
-            return scenario__fail(ctx, fp, "expected a non-empty list of pool names");
+        if (!json_is_array(pools) || json_array_size(pools) == 0) {
+            g_autofree char *got = json_describe(pools);
+            return scenario__fail(ctx, fp, "expected a non-empty list of pool names, got %s", got);
+        }
         s->n_pools = (guint)json_array_size(pools);
         s->pools = g_new(guint, s->n_pools);
         for (guint k = 0; k < s->n_pools; k++) {
@@ -651,9 +823,22 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                 }
             }
             if (!found) {
+                g_autoptr(GString) names = g_string_new(NULL);
+                for (guint j = 0; j < m->pools->len && j < 20; j++)
+                    g_string_append_printf(names, "%s\"%s\"", j ? ", " : "",
+                                           sim_model_pool(m, j)->name);
+                if (m->pools->len > 20)
+                    g_string_append(names, ", ...");
                 g_autofree char *got = json_describe(v);
-                return scenario__fail(ctx, fk, "expected the name of a pool, got %s", got);
+                return scenario__fail(ctx, fk, "expected the name of a pool (%s), got %s",
+                                      names->str, got);
             }
+            /* The list is an order of preference: a pool twice in it is a slip. */
+            for (guint j = 0; j < k; j++)
+                if (s->pools[j] == s->pools[k])
+                    return scenario__fail(ctx, fk,
+                                          "\"%s\" is listed twice; each pool may appear once",
+                                          json_string_value(v));
         }
     }
     return TRUE;
@@ -738,26 +923,48 @@ scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
     /* Where in the traces replicas start: a random offset (the default) or a fixed one. */
     json_t *start = json_object_get(root, "start");
     double offset = NAN;
-    if (start != NULL) {
-        if (!(json_is_string(start) && strcmp(json_string_value(start), "random") == 0) &&
-            !scenario__duration(ctx, root, "", "start", TRUE, FALSE, &offset))
+    if (start != NULL &&
+        !(json_is_string(start) && strcmp(json_string_value(start), "random") == 0)) {
+        /* Words other than "random" get a message that offers it; a negative offset is left
+         * to the duration reader, which says what is wrong with it. */
+        double seconds;
+        if (!(json_is_string(start) || json_is_number(start)) ||
+            (json_is_string(start) && json_string_value(start)[0] != '-' &&
+             !scenario_parse_duration(json_string_value(start), &seconds))) {
+            g_autofree char *got = json_describe(start);
+            return scenario__fail(ctx, "start",
+                                  "expected \"random\" or an offset into the traces like \"12h\", "
+                                  "got %s",
+                                  got);
+        }
+        if (!scenario__duration(ctx, root, "", "start", TRUE, FALSE, &offset))
             return FALSE;
     }
     if (m->trace_span > 0) {
+        /* Whatever the offset, a replica must stay within the recordings. */
+        if (m->horizon > m->trace_span && isnan(horizon))
+            return scenario__fail(ctx, "horizon",
+                                  "missing; the default (%g h) is longer than the traces, "
+                                  "expected a horizon of at most %g h",
+                                  m->horizon / 3.6e9, m->trace_span / 3.6e9);
+        if (m->horizon > m->trace_span) {
+            g_autofree char *got = json_describe(json_object_get(root, "horizon"));
+            return scenario__fail(ctx, "horizon",
+                                  "expected at most the length of the traces (%g h), so that "
+                                  "replicas stay within the recordings, got %s",
+                                  m->trace_span / 3.6e9, got);
+        }
         if (!isnan(offset)) {
-            if (__us(offset) + m->horizon > m->trace_span)
+            if (__us(offset) + m->horizon > m->trace_span) {
+                g_autofree char *got = json_describe(start);
                 return scenario__fail(ctx, "start",
-                                      "the replicas would run from %g h to %g h, past the end of "
-                                      "the traces at %g h",
-                                      offset / 3600, offset / 3600 + m->horizon / 3.6e9,
-                                      m->trace_span / 3.6e9);
+                                      "expected an offset of at most %g h (the traces' %g h less "
+                                      "the %g h horizon), got %s",
+                                      (m->trace_span - m->horizon) / 3.6e9, m->trace_span / 3.6e9,
+                                      m->horizon / 3.6e9, got);
+            }
             m->start_min = m->start_max = __us(offset);
         } else {
-            if (m->horizon > m->trace_span)
-                return scenario__fail(ctx, "horizon",
-                                      "%g h is longer than the traces (%g h); shorten it so "
-                                      "replicas stay within the recordings",
-                                      m->horizon / 3.6e9, m->trace_span / 3.6e9);
             m->start_min = 0;
             m->start_max = m->trace_span - m->horizon;
         }

@@ -168,15 +168,29 @@ scenario__number(Ctx *ctx, json_t *obj, const char *field, const char *key, doub
     return TRUE;
 }
 
-/* A number followed by one of @units (longest names first), scaled by its factor; a bare
- * number takes @bare_factor, or is refused when that is 0. */
+/* A number followed by one of @units, scaled by its factor. Units match without regard to case,
+ * except that where bits and bytes both make sense (@bits_or_bytes) "b" and "B" must match as
+ * written: "100Mb/s" is megabits, and reading it as megabytes would be off by eight. */
 typedef struct {
     const char *unit;
     double factor;
 } Unit;
 
 static gboolean
-__parse_quantity(const char *text, const Unit *units, gsize n_units, double *out)
+__unit_is(const char *text, const char *unit, gboolean bits_or_bytes)
+{
+    for (; *text != '\0' && *unit != '\0'; text++, unit++) {
+        if (bits_or_bytes && (*unit == 'b' || *unit == 'B')
+                ? *text != *unit
+                : g_ascii_tolower(*text) != g_ascii_tolower(*unit))
+            return FALSE;
+    }
+    return *text == '\0' && *unit == '\0';
+}
+
+static gboolean
+__parse_quantity(const char *text, const Unit *units, gsize n_units, gboolean bits_or_bytes,
+                 double *out)
 {
     const char *p = text;
     while (g_ascii_isspace(*p))
@@ -193,7 +207,7 @@ __parse_quantity(const char *text, const Unit *units, gsize n_units, double *out
     while (*p == ' ')
         p++;
     for (gsize i = 0; i < n_units; i++) {
-        if (g_ascii_strcasecmp(p, units[i].unit) == 0) {
+        if (__unit_is(p, units[i].unit, bits_or_bytes)) {
             *out = v * units[i].factor;
             return TRUE;
         }
@@ -214,7 +228,7 @@ static const Unit size_units[] = {
 gboolean
 scenario_parse_size(const char *text, double *gb)
 {
-    return __parse_quantity(text, size_units, G_N_ELEMENTS(size_units), gb);
+    return __parse_quantity(text, size_units, G_N_ELEMENTS(size_units), FALSE, gb);
 }
 
 static const Unit bandwidth_units[] = {
@@ -224,14 +238,17 @@ static const Unit bandwidth_units[] = {
     {"GiB/s", 1.073741824},
     {"MiB/s", 1.048576e-3},
     {"Gbit/s", 0.125},
+    {"Gb/s", 0.125},
     {"Gbps", 0.125},
     {"Mbit/s", 1.25e-4},
+    {"Mb/s", 1.25e-4},
+    {"Mbps", 1.25e-4},
 };
 
 gboolean
 scenario_parse_bandwidth(const char *text, double *gbps)
 {
-    return __parse_quantity(text, bandwidth_units, G_N_ELEMENTS(bandwidth_units), gbps);
+    return __parse_quantity(text, bandwidth_units, G_N_ELEMENTS(bandwidth_units), TRUE, gbps);
 }
 
 static const Unit rate_units[] = {
@@ -242,14 +259,15 @@ static const Unit rate_units[] = {
 gboolean
 scenario_parse_rate(const char *text, double *per_hour)
 {
-    return __parse_quantity(text, rate_units, G_N_ELEMENTS(rate_units), per_hour);
+    return __parse_quantity(text, rate_units, G_N_ELEMENTS(rate_units), FALSE, per_hour);
 }
 
-/* A quantity member: a number (times @bare, refused when @bare is 0) or a string parsed by
- * @parse; @what says what was expected. */
+/* A quantity member: a number in the base unit or a string parsed by @parse. @what says what
+ * was expected ("a size like \"40GB\" ..."), @noun names the quantity in range errors ("a
+ * size"); @positive rejects 0. */
 static gboolean
 __quantity(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
-           double bare, gboolean (*parse)(const char *, double *), gboolean positive,
+           gboolean (*parse)(const char *, double *), gboolean positive, const char *noun,
            const char *what, double *out)
 {
     g_autofree char *f = scenario__join(field, key);
@@ -260,24 +278,36 @@ __quantity(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean r
         return TRUE;
     }
     double x;
-    if (json_is_number(v) && bare > 0)
-        x = json_number_value(v) * bare;
-    else if (!json_is_string(v) || !parse(json_string_value(v), &x)) {
+    gboolean negative = FALSE;
+    if (json_is_number(v)) {
+        x = json_number_value(v);
+    } else if (json_is_string(v) && json_string_value(v)[0] == '-' &&
+               parse(json_string_value(v) + 1, &x)) {
+        /* "-40GB" reads as a size; what is wrong with it is the sign, so say that. */
+        negative = x > 0;
+    } else if (!json_is_string(v) || !parse(json_string_value(v), &x)) {
         g_autofree char *got = json_describe(v);
         return scenario__fail(ctx, f, "expected %s, got %s", what, got);
     }
-    if (!isfinite(x) || x < 0 || (positive && x == 0)) {
+    if (negative || !isfinite(x) || x < 0 || (positive && x == 0)) {
         g_autofree char *got = json_describe(v);
-        return scenario__fail(ctx, f, "expected %s%s, got %s", what, positive ? " > 0" : "", got);
+        return scenario__fail(ctx, f, "expected %s %s, got %s", noun, positive ? "> 0" : ">= 0",
+                              got);
     }
     *out = x;
     return TRUE;
 }
 
+static gboolean
+__parse_percent(const char *text, double *fraction)
+{
+    static const Unit percent[] = {{"%", 0.01}};
+    return __parse_quantity(text, percent, 1, FALSE, fraction);
+}
+
 gboolean
 scenario__fraction(Ctx *ctx, json_t *obj, const char *field, const char *key, double *out)
 {
-    static const Unit percent[] = {{"%", 0.01}};
     json_t *v = json_object_get(obj, key);
     if (v == NULL)
         return TRUE;
@@ -288,7 +318,11 @@ scenario__fraction(Ctx *ctx, json_t *obj, const char *field, const char *key, do
         x = json_number_value(v);
         ok = TRUE;
     } else if (json_is_string(v)) {
-        ok = __parse_quantity(json_string_value(v), percent, 1, &x);
+        const char *text = json_string_value(v);
+        /* "-10%" reads as a percentage; what is wrong with it is the sign. */
+        ok = text[0] == '-' ? __parse_percent(text + 1, &x) : __parse_percent(text, &x);
+        if (ok && text[0] == '-')
+            x = -x;
     }
     if (!ok) {
         g_autofree char *got = json_describe(v);
@@ -307,14 +341,14 @@ gboolean
 scenario__size(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
                double *out)
 {
-    return __quantity(ctx, obj, field, key, required, 1, scenario_parse_size, FALSE,
+    return __quantity(ctx, obj, field, key, required, scenario_parse_size, FALSE, "a size",
                       "a size like \"40GB\", \"500MB\" or a number of GB", out);
 }
 
 gboolean
 scenario__bandwidth(Ctx *ctx, json_t *obj, const char *field, const char *key, double *out)
 {
-    return __quantity(ctx, obj, field, key, FALSE, 1, scenario_parse_bandwidth, TRUE,
+    return __quantity(ctx, obj, field, key, FALSE, scenario_parse_bandwidth, TRUE, "a bandwidth",
                       "a bandwidth like \"1GB/s\", \"500MB/s\", \"10Gbit/s\" or a number of "
                       "GB/s",
                       out);
@@ -323,7 +357,7 @@ scenario__bandwidth(Ctx *ctx, json_t *obj, const char *field, const char *key, d
 gboolean
 scenario__rate(Ctx *ctx, json_t *obj, const char *field, const char *key, double *out)
 {
-    return __quantity(ctx, obj, field, key, FALSE, 1, scenario_parse_rate, FALSE,
+    return __quantity(ctx, obj, field, key, FALSE, scenario_parse_rate, FALSE, "a rate",
                       "a rate like \"4.1%/h\", \"0.5/day\" or a number per hour", out);
 }
 
@@ -331,14 +365,14 @@ static gboolean
 __parse_gb_price(const char *text, double *usd)
 {
     static const Unit units[] = {{"/GB", 1}, {"/TB", 1e-3}, {"/GiB", 1 / 1.073741824}};
-    return __parse_quantity(text, units, G_N_ELEMENTS(units), usd);
+    return __parse_quantity(text, units, G_N_ELEMENTS(units), FALSE, usd);
 }
 
 static gboolean
 __parse_gb_month_price(const char *text, double *usd)
 {
     static const Unit units[] = {{"/GB-month", 1}, {"/GB/month", 1}, {"/TB-month", 1e-3}};
-    return __parse_quantity(text, units, G_N_ELEMENTS(units), usd);
+    return __parse_quantity(text, units, G_N_ELEMENTS(units), FALSE, usd);
 }
 
 gboolean
@@ -346,8 +380,11 @@ scenario__gb_price(Ctx *ctx, json_t *obj, const char *field, const char *key, gb
                    double *out)
 {
     if (per_month)
-        return __quantity(ctx, obj, field, key, FALSE, 1, __parse_gb_month_price, FALSE,
-                          "a storage price like \"$0.023/GB-month\" or a number of USD", out);
-    return __quantity(ctx, obj, field, key, FALSE, 1, __parse_gb_price, FALSE,
+        return __quantity(ctx, obj, field, key, FALSE, __parse_gb_month_price, FALSE,
+                          "a storage price",
+                          "a storage price like \"$0.023/GB-month\" or a "
+                          "number of USD",
+                          out);
+    return __quantity(ctx, obj, field, key, FALSE, __parse_gb_price, FALSE, "a transfer price",
                       "a transfer price like \"$0.09/GB\" or a number of USD", out);
 }
