@@ -76,13 +76,10 @@ __dist(Ctx *ctx, json_t *obj, const char *field, const char *key, SimDist *dist)
                                        : json_describe(u);
             return scenario__fail(ctx, fu, "expected [from, to], two durations, got %s", got);
         }
-        /* Keys that read as the elements' paths, so that an error points at the element. */
-        json_t *pair = json_pack("{s:O, s:O}", "uniform[0]", json_array_get(u, 0), "uniform[1]",
-                                 json_array_get(u, 1));
-        gboolean ok = scenario__duration(ctx, pair, f, "uniform[0]", TRUE, FALSE, &dist->a) &&
-                      scenario__duration(ctx, pair, f, "uniform[1]", TRUE, FALSE, &dist->b);
-        json_decref(pair);
-        if (!ok)
+        g_autofree char *f0 = g_strdup_printf("%s[0]", fu);
+        g_autofree char *f1 = g_strdup_printf("%s[1]", fu);
+        if (!scenario__duration_value(ctx, json_array_get(u, 0), f0, FALSE, &dist->a) ||
+            !scenario__duration_value(ctx, json_array_get(u, 1), f1, FALSE, &dist->b))
             return FALSE;
         if (dist->b < dist->a) {
             g_autofree char *from = json_describe(json_array_get(u, 0));

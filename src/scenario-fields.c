@@ -34,21 +34,13 @@ scenario__object(Ctx *ctx, json_t *v, const char *field, const char *what)
 char *
 scenario__join(const char *field, const char *key)
 {
-    return *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
+    return json_field_join(field, key);
 }
 
 /* A duration member: a string with a unit or a number of seconds. @positive rejects 0. */
 gboolean
-scenario__duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
-                   gboolean positive, double *out)
+scenario__duration_value(Ctx *ctx, json_t *v, const char *f, gboolean positive, double *out)
 {
-    g_autofree char *f = scenario__join(field, key);
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL) {
-        if (required)
-            return scenario__fail(ctx, f, "missing; expected a duration like \"43.2h\" or \"12m\"");
-        return TRUE;
-    }
     double s;
     gboolean negative = FALSE;
     if (json_is_number(v)) {
@@ -72,6 +64,20 @@ scenario__duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gb
     }
     *out = s;
     return TRUE;
+}
+
+gboolean
+scenario__duration(Ctx *ctx, json_t *obj, const char *field, const char *key, gboolean required,
+                   gboolean positive, double *out)
+{
+    g_autofree char *f = scenario__join(field, key);
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL) {
+        if (required)
+            return scenario__fail(ctx, f, "missing; expected a duration like \"43.2h\" or \"12m\"");
+        return TRUE;
+    }
+    return scenario__duration_value(ctx, v, f, positive, out);
 }
 
 gboolean

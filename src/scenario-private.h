@@ -27,6 +27,9 @@ char *scenario__join(const char *field, const char *key);
 
 gboolean scenario__duration(Ctx *ctx, json_t *obj, const char *field, const char *key,
                             gboolean required, gboolean positive, double *out);
+/* A duration given as the value @v found at @field (an array element, say). */
+gboolean scenario__duration_value(Ctx *ctx, json_t *v, const char *field, gboolean positive,
+                                  double *out);
 gboolean scenario__price(Ctx *ctx, json_t *obj, const char *field, const char *key, double *out);
 gboolean scenario__string(Ctx *ctx, json_t *obj, const char *field, const char *key,
                           gboolean required, const char **out);

@@ -67,7 +67,17 @@ __parse_field(const char *field)
     const char *p = field;
     while (*p) {
         PathStep step = {NULL, -1};
-        if (*p == '[') {
+        if (p[0] == '[' && p[1] == '"') {
+            /* A key that holds dots or brackets, written ["p3.2xlarge"]. */
+            const char *start = p + 2;
+            const char *end = strstr(start, "\"]");
+            if (end == NULL) {
+                g_array_unref(steps);
+                return NULL;
+            }
+            step.key = g_strndup(start, end - start);
+            p = end + 2;
+        } else if (*p == '[') {
             char *end = NULL;
             step.index = g_ascii_strtoll(p + 1, &end, 10);
             if (end == p + 1 || *end != ']' || step.index < 0) {
@@ -357,6 +367,15 @@ json_source_set_error_valist(const JsonSource *src, GError **error, GQuark domai
     __set_error(src, error, domain, code, field, FALSE, format, ap);
 }
 
+char *
+json_field_join(const char *field, const char *key)
+{
+    gboolean plain = *key != '\0' && strpbrk(key, ".[]\"") == NULL;
+    if (!plain)
+        return g_strdup_printf("%s[\"%s\"]", field ? field : "", key);
+    return field && *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
+}
+
 gboolean
 json_source_check_keys(const JsonSource *src, json_t *object, const char *field,
                        const char *const *allowed, GQuark domain, int code, GError **error)
@@ -369,7 +388,7 @@ json_source_check_keys(const JsonSource *src, json_t *object, const char *field,
         for (gsize i = 0; allowed[i] != NULL && !ok; i++)
             ok = strcmp(allowed[i], key) == 0;
         if (!ok) {
-            g_autofree char *f = *field ? g_strdup_printf("%s.%s", field, key) : g_strdup(key);
+            g_autofree char *f = json_field_join(field, key);
             g_autofree char *list = g_strjoinv(", ", (char **)allowed);
             json_source_set_key_error(src, error, domain, code, f,
                                       "unknown key; expected one of: %s", list);

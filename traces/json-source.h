@@ -7,8 +7,9 @@
  * walk happens only when an error is reported, so valid input pays nothing for it.
  *
  * Field paths are written as users read them: "job.deadline", "windows.start_hours[3]",
- * "traces[0].file". A path that does not exist in the text (a missing key) resolves to the
- * deepest part that does, typically the object that should have held the key.
+ * "traces[0].file", and ["p3.2xlarge"] for a key that holds dots or brackets. A path that does not
+ * exist in the text (a missing key) resolves to the deepest part that does, typically the object
+ * that should have held the key.
  */
 #pragma once
 
@@ -66,6 +67,10 @@ void json_source_set_key_error(const JsonSource *src, GError **error, GQuark dom
 void json_source_set_error_valist(const JsonSource *src, GError **error, GQuark domain, int code,
                                   const char *field, const char *format, va_list ap)
     G_GNUC_PRINTF(6, 0);
+
+/* The path of member @key of the object at @field ("" for the top level): "field.key", or
+ * field["key"] when the key holds dots, brackets or quotes. Free with g_free. */
+char *json_field_join(const char *field, const char *key);
 
 /**
  * json_source_check_keys:

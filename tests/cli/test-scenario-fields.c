@@ -142,6 +142,28 @@ test_uniform_element_is_located(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "fields.json:5:17: clouds.gcp.provisioning.uniform[1]: "));
 }
 
+static void
+test_dotted_key_is_located(void)
+{
+    /* Instance types hold dots: the field reads job.step_time["p3.2xlarge"] and points at the
+     * value. */
+    static const char text[] = "{\n"
+                               "  \"model\": \"continuous\",\n"
+                               "  \"pools\": [{\"name\": \"a\", \"cloud\": \"aws\", "
+                               "\"instance_type\": \"p3.2xlarge\",\n"
+                               "             \"hazard\": {\"gpu\": \"v100\"}, \"spot_price\": 1, "
+                               "\"on_demand_price\": 3}],\n"
+                               "  \"job\": {\"steps\": 100, \"step_time\": {\"default\": \"1s\",\n"
+                               "      \"p3.2xlarge\": \"soon\"}},\n"
+                               "  \"strategies\": [{\"preset\": \"on-demand\"}]\n"
+                               "}\n";
+    g_autofree char *err = NULL;
+    g_autoptr(Scenario) sc = __load(text, &err);
+    CU_ASSERT_PTR_NULL(sc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "fields.json:6:21: job.step_time[\"p3.2xlarge\"]: "));
+}
+
 int
 main(void)
 {
@@ -153,5 +175,6 @@ main(void)
     CU_add_test(suite, "a continuous scenario reads as written",
                 test_continuous_scenario_reads_as_written);
     CU_add_test(suite, "a uniform's element is located", test_uniform_element_is_located);
+    CU_add_test(suite, "a key with dots is located", test_dotted_key_is_located);
     return test_run_all();
 }
