@@ -2,7 +2,7 @@
  *
  * The scenario: the project's synthetic 100-pool trace (traces/synthetic/mixed-100-pools-30d.json:
  * H100, A100 and V100 pools in four regions over 30 days, 10-minute ticks), a training job of
- * 3 days of H100 work on 8-GPU instances (slower on A100 and V100), a 30-day horizon, and two
+ * 20 days of H100 work on 8-GPU instances (slower on A100 and V100), a 30-day horizon, and two
  * strategies beside the on-demand baseline: diversified placement (the cheapest pool with
  * capacity among the 100, checkpoints every 15 minutes and on notice) and capacity-aware
  * placement with Young/Daly checkpoints. Replicas differ in their random draws (provisioning
@@ -94,7 +94,7 @@ __scenario(TraceSet *set, guint replicas, gint64 stretch)
     }
     m->horizon = m->trace_span;
     m->job.kind = SIM_JOB_TRAINING;
-    m->job.steps = 3 * 24 * 3600;
+    m->job.steps = 20 * 24 * 3600;
     m->job.default_step_seconds = 1;
     static SimStepTime times[] = {{NULL, 1.0}, {NULL, 1.8}, {NULL, 4.5}};
     m->job.step_times = g_new(SimStepTime, 3);
