@@ -1,6 +1,8 @@
 /* Every committed scenario loads and runs, and the example built on the published runs gives the
  * published uniform-progress costs through the same path `spotlab run` takes (scenario loader,
- * importers, runner), not only through the library calls of tests/conformance. */
+ * importers, runner), not only through the library calls of tests/conformance. The case studies
+ * (scenarios/case-studies/) run briefly here and in full in the 'case-studies' test, which checks
+ * the figures docs/case-studies.md quotes. */
 #include "run-cloud.h"
 #include "run.h"
 #include "test-util.h"
@@ -18,6 +20,10 @@ __scenarios_dir(void)
 /* The examples run only in the 'examples' test: they replay weeks of real traces, which takes
  * seconds, too long for the valgrind setup (.ci/test leaves that suite out there). */
 static gboolean run_examples;
+
+/* The case studies need no external data: the plain suite runs two replicas of each, the
+ * 'case-studies' test (examples suite) every replica. */
+static gboolean run_case_studies;
 
 static void
 __load_and_run(const char *path, gboolean run)
@@ -130,10 +136,113 @@ test_published_example(void)
     CU_ASSERT_EQUAL(matched, 78);
 }
 
+/* What docs/case-studies.md quotes for each case study's first strategy (the published set-up):
+ * the total saving against on demand, in percent. A change of the model that moves one of them
+ * by more than the tolerance must come with new figures in the doc. */
+static const struct {
+    const char *file;
+    double savings_pct;
+} case_study_figures[] = {
+    {"doordash.json", 55.7},
+    {"netflix.json", 80.0},
+    {"pinterest.json", 70.5},
+    {"pinterest-regional-outages.json", 69.1},
+    {"snap.json", 72.0},
+    {"spotify.json", 78.7},
+    {"spotify-critical.json", 78.7},
+};
+
+/* The deepest spot discount among a strategy's pools, in percent: no strategy can save more. */
+static double
+__deepest_discount(const Scenario *sc, const SimStrategy *s)
+{
+    double deepest = 0;
+    for (guint k = 0; k < s->n_pools; k++) {
+        const SimPool *p = sim_model_pool(sc->cloud, s->pools[k]);
+        double low = p->price.n > 0 ? p->price.value[0] : p->constant_price;
+        for (gsize i = 1; i < p->price.n; i++)
+            low = MIN(low, p->price.value[i]);
+        deepest = MAX(deepest, 100.0 * (1.0 - low / p->on_demand_price));
+    }
+    return deepest;
+}
+
+static void
+__check_case_study(const char *name, const char *path)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Scenario) sc = scenario_load(path, &error);
+    if (sc == NULL)
+        fprintf(stderr, "%s\n", error->message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT_FATAL(sc->model == SCENARIO_MODEL_CONTINUOUS);
+    /* The doc promises tight confidence intervals. */
+    CU_ASSERT(sc->replicas >= 200);
+    if (!run_case_studies)
+        sc->replicas = 2;
+    g_autoptr(CloudResults) res = cloud_run(sc, 2, NULL, NULL);
+    CU_ASSERT_FATAL(res->n_strategies > 0);
+    for (guint k = 0; k < res->n_strategies; k++) {
+        const CloudStrategyResults *s = &res->strategies[k];
+        CU_ASSERT_EQUAL(s->cost.n, sc->replicas);
+        CU_ASSERT(s->cost.min >= 0);
+        CU_ASSERT(s->total_savings <= __deepest_discount(sc, s->strategy) + 1e-9);
+        for (guint i = 0; i < res->n_replicas; i++) {
+            CU_ASSERT_EQUAL(s->replicas[i].items_lost, 0);
+            CU_ASSERT_EQUAL(s->replicas[i].items_duplicated, 0);
+        }
+        if (run_case_studies)
+            CU_ASSERT(s->savings.ci_high - s->savings.ci_low <= 4.0);
+    }
+    /* The published set-up finishes every replica and saves money. */
+    const CloudStrategyResults *published = &res->strategies[0];
+    CU_ASSERT_EQUAL(published->finished, sc->replicas);
+    CU_ASSERT(published->total_savings > 0);
+    if (!run_case_studies)
+        return;
+    gboolean quoted = FALSE;
+    for (gsize i = 0; i < G_N_ELEMENTS(case_study_figures); i++) {
+        if (strcmp(case_study_figures[i].file, name) != 0)
+            continue;
+        quoted = TRUE;
+        if (fabs(published->total_savings - case_study_figures[i].savings_pct) > 1.0)
+            printf("\n  %s: the published set-up saves %.1f%%, docs/case-studies.md says %.1f%%\n",
+                   name, published->total_savings, case_study_figures[i].savings_pct);
+        CU_ASSERT(fabs(published->total_savings - case_study_figures[i].savings_pct) <= 1.0);
+    }
+    CU_ASSERT(quoted);
+}
+
+static void
+test_case_studies(void)
+{
+    g_autofree char *dir = __scenarios_dir();
+    g_autofree char *cases = g_build_filename(dir, "case-studies", NULL);
+    g_autoptr(GDir) d = g_dir_open(cases, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    guint n = 0;
+    const char *name;
+    while ((name = g_dir_read_name(d)) != NULL) {
+        if (!g_str_has_suffix(name, ".json"))
+            continue;
+        g_autofree char *path = g_build_filename(cases, name, NULL);
+        __check_case_study(name, path);
+        n++;
+    }
+    CU_ASSERT_EQUAL(n, G_N_ELEMENTS(case_study_figures));
+}
+
 int
 main(int argc, char **argv)
 {
     run_examples = argc > 1 && strcmp(argv[1], "--run-examples") == 0;
+    run_case_studies = argc > 1 && strcmp(argv[1], "--run-case-studies") == 0;
+    if (run_case_studies) {
+        CU_initialize_registry();
+        CU_pSuite s = CU_add_suite("case studies", NULL, NULL);
+        CU_add_test(s, "every case study runs and gives the quoted figures", test_case_studies);
+        return test_run_all();
+    }
     if (run_examples && test_shared_dir() == NULL) {
         printf("SKIP: the examples replay real traces from ../shared, which is absent\n");
         return TEST_SKIP;
@@ -146,6 +255,7 @@ main(int argc, char **argv)
     } else {
         CU_add_test(s, "the quickstart loads and runs", test_quickstart);
         CU_add_test(s, "every example loads", test_examples);
+        CU_add_test(s, "every case study loads and runs two replicas", test_case_studies);
     }
     return test_run_all();
 }
