@@ -1366,16 +1366,29 @@ __unit_start(Unit *u)
     u->market = market;
     __set_phase(u, UNIT_ACQUIRING);
     const SimCloud *c = __cloud(w, u->pool);
+    /* A hybrid strategy with a single gang splits the gang itself: its on-demand share of the
+     * instances (parameter servers, say) on demand, the rest on spot. */
+    guint on_demand = 0;
+    int od_pool = pool;
+    if (market == SIM_MARKET_SPOT && s->market == sim_market_class("hybrid") && w->n_units == 1) {
+        on_demand = (guint)floor(s->on_demand_fraction * job->gang + 0.5);
+        on_demand = MIN(on_demand, job->gang - 1);
+        if (on_demand > 0)
+            od_pool = s->placement->choose(s, w, u->index, SIM_MARKET_ON_DEMAND);
+        if (od_pool < 0)
+            od_pool = pool;
+    }
     for (guint k = 0; k < job->gang; k++) {
         Instance *i = __instance_new(w);
         i->unit = u;
-        i->pool = u->pool;
-        i->market = market;
+        i->pool = k < on_demand ? (guint)od_pool : u->pool;
+        i->market = k < on_demand ? SIM_MARKET_ON_DEMAND : market;
         i->state = INST_PROVISIONING;
         u->inst[k] = i;
         u->n_live++;
+        const SimCloud *ic = k < on_demand ? __cloud(w, i->pool) : c;
         i->ev_up =
-            sim_engine_schedule_in(w->engine, sim_dist_draw(&c->provisioning, &w->rng_provision),
+            sim_engine_schedule_in(w->engine, sim_dist_draw(&ic->provisioning, &w->rng_provision),
                                    PRIO_DEFAULT, __on_up, i);
     }
 }
@@ -1444,11 +1457,45 @@ sim_world_pool_mean_price(SimWorld *w, guint pool, SimTime lookback)
 }
 
 double
+sim_world_spot_hours(const SimWorld *w)
+{
+    /* Instances that ended, and the time so far of those still up. */
+    double hours = w->spot_hours_seen;
+    SimTime now = __now(w);
+    for (guint k = 0; k < w->n_units; k++) {
+        const Unit *u = &w->units[k];
+        for (guint g = 0; g < w->m->job.gang; g++) {
+            const Instance *i = u->inst[g];
+            if (i != NULL && i->state == INST_UP && i->market == SIM_MARKET_SPOT)
+                hours += (double)(now - i->up_at) / HOUR_US;
+        }
+    }
+    return hours;
+}
+
+double
 sim_world_observed_rate(const SimWorld *w)
 {
-    if (w->spot_hours_seen <= 0)
+    double hours = sim_world_spot_hours(w);
+    if (hours <= 0)
         return NAN;
-    return w->r->reclaims / w->spot_hours_seen;
+    return w->r->reclaims / hours;
+}
+
+guint
+sim_world_pool_instances(const SimWorld *w, guint pool)
+{
+    guint n = 0;
+    for (guint k = 0; k < w->n_units; k++)
+        for (guint g = 0; g < w->m->job.gang; g++)
+            n += w->units[k].inst[g] != NULL && w->units[k].inst[g]->pool == pool;
+    return n;
+}
+
+guint
+sim_world_reclaims(const SimWorld *w)
+{
+    return w->r->reclaims;
 }
 
 double

@@ -278,8 +278,11 @@ guint sim_world_pool_free_capacity(SimWorld *w, guint pool);
 /* The pool's price per instance-hour now, and its mean over the last @lookback. */
 double sim_world_pool_price(SimWorld *w, guint pool);
 double sim_world_pool_mean_price(SimWorld *w, guint pool, SimTime lookback);
-/* Interruptions per instance-hour seen so far across the strategy's spot pools (NaN before
- * any spot time), and the hazard the model states for a pool. */
+/* Spot instance-hours so far (instances that ended and those still up), reclaims so far, and
+ * their ratio, the interruptions per instance-hour seen (NaN before any spot time); and the
+ * hazard the model states for a pool. */
+double sim_world_spot_hours(const SimWorld *w);
+guint sim_world_reclaims(const SimWorld *w);
 double sim_world_observed_rate(const SimWorld *w);
 double sim_world_pool_rate(SimWorld *w, guint pool);
 /* A unit's remaining work in seconds on @pool's instance type, and the time left to the job's
@@ -292,6 +295,8 @@ double sim_world_progress(const SimWorld *w);
  * it ran at all). */
 int sim_world_unit_last_pool(const SimWorld *w, guint unit);
 SimMarket sim_world_unit_last_market(const SimWorld *w, guint unit);
+/* The job's instances in @pool now (up or starting). */
+guint sim_world_pool_instances(const SimWorld *w, guint pool);
 /* The units of the job: 1 for training, the parallel trials or workers otherwise. */
 guint sim_world_n_units(const SimWorld *w);
 /* Interruptions per available hour of a pool's trace over the last @lookback (the hazard's

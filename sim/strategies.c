@@ -26,7 +26,10 @@ static SimMarket
 __hybrid(const SimStrategy *s, SimWorld *w, guint unit, gboolean spot_possible)
 {
     /* The first units (rounded to the nearest) form the on-demand base; the rest burst on spot
-     * when there is spot. */
+     * when there is spot. A job of one gang is split inside the gang instead (the model does
+     * that when it requests the instances). */
+    if (sim_world_n_units(w) == 1 && sim_world_model(w)->job.gang > 1)
+        return spot_possible ? SIM_MARKET_SPOT : SIM_MARKET_WAIT;
     guint base = (guint)floor(s->on_demand_fraction * sim_world_n_units(w) + 0.5);
     if (unit < base)
         return SIM_MARKET_ON_DEMAND;
@@ -194,6 +197,34 @@ __capacity_aware(const SimStrategy *s, SimWorld *w, guint unit, SimMarket market
 }
 
 static int
+__spread(const SimStrategy *s, SimWorld *w, guint unit, SimMarket market)
+{
+    /* A fleet spread evenly over the pools (EC2 Fleet's "diversified" allocation): the pool
+     * with capacity holding the fewest of the job's instances, then the lowest price for the
+     * work, so that one pool's reclaim takes a slice of the fleet, not all of it. */
+    (void)unit;
+    int best = -1;
+    guint best_count = G_MAXUINT;
+    double best_price = INFINITY;
+    for (guint k = 0; k < s->n_pools; k++) {
+        guint p = s->pools[k];
+        if (market == SIM_MARKET_SPOT && !__has_spot(w, p))
+            continue;
+        guint count = sim_world_pool_instances(w, p);
+        double price = __for_work(w, p,
+                                  market == SIM_MARKET_SPOT
+                                      ? sim_world_pool_price(w, p)
+                                      : sim_model_pool(sim_world_model(w), p)->on_demand_price);
+        if (count < best_count || (count == best_count && price < best_price)) {
+            best = (int)p;
+            best_count = count;
+            best_price = price;
+        }
+    }
+    return best;
+}
+
+static int
 __failover(const SimStrategy *s, SimWorld *w, guint unit, SimMarket market)
 {
     /* Stay where the unit ran until it is interrupted there; then move to the next pool of the
@@ -271,6 +302,7 @@ static const SimPlacementClass placements[] = {
     {"first", __first},
     {"lowest-price", __lowest_price},
     {"capacity-aware", __capacity_aware},
+    {"spread", __spread},
     {"failover", __failover},
     {"price-predictive", __price_predictive},
     {"arbitrage", __arbitrage},
@@ -313,12 +345,17 @@ __young_daly(const SimStrategy *s, SimWorld *w, guint unit)
 {
     double rate = s->assumed_rate_per_hour;
     if (isnan(rate)) {
-        /* Measured: the interruptions seen so far, once there are some; before that, what the
-         * pool's trace or hazard model says. */
-        rate = sim_world_observed_rate(w);
+        /* Measured, starting from what the pool's trace or hazard model states: a gamma prior
+         * worth one interruption at that rate, updated with the reclaims and spot hours seen.
+         * One early reclaim then moves the estimate, but does not make it explode. */
         int pool = sim_world_unit_last_pool(w, unit);
-        if (!(rate > 0))
-            rate = sim_world_pool_rate(w, pool >= 0 ? (guint)pool : s->pools[0]);
+        double prior = sim_world_pool_rate(w, pool >= 0 ? (guint)pool : s->pools[0]);
+        double hours = sim_world_spot_hours(w);
+        guint seen = sim_world_reclaims(w);
+        if (prior > 0)
+            rate = (seen + 1.0) / (hours + 1.0 / prior);
+        else
+            rate = hours > 0 ? seen / hours : 0;
     }
     return __young_daly_for(w, rate);
 }

@@ -230,9 +230,9 @@ static gboolean
 __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
 {
     static const char *const keys[] = {
-        "name",      "cloud",       "region",         "zone",       "instance_type",
-        "gpus",      "trace",       "hazard",         "spot_price", "on_demand_price",
-        "max_price", "preemptible", "capacity_scale", NULL};
+        "name",      "cloud",       "region",         "zone",        "instance_type",
+        "gpus",      "trace",       "hazard",         "spot_price",  "on_demand_price",
+        "max_price", "preemptible", "capacity_scale", "price_scale", NULL};
     g_autofree char *field = g_strdup_printf("pools[%zu]", i);
     if (!scenario__object(ctx, obj, field, "a pool") ||
         !scenario__check_keys(ctx, obj, field, keys))
@@ -261,10 +261,11 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
     p->zone = g_strdup(zone);
     p->instance_type = g_strdup(itype ? itype : name);
     guint64 gpus = 1;
-    double scale = 1, spot = NAN, od = NAN, max_price = NAN;
+    double scale = 1, price_scale = 1, spot = NAN, od = NAN, max_price = NAN;
     gboolean preemptible = FALSE;
     if (!scenario__uint(ctx, obj, field, "gpus", 1, 1024, &gpus) ||
         !scenario__number(ctx, obj, field, "capacity_scale", 1, 1e6, &scale) ||
+        !scenario__number(ctx, obj, field, "price_scale", 1e-6, 1e6, &price_scale) ||
         !scenario__price(ctx, obj, field, "spot_price", &spot) ||
         !scenario__price(ctx, obj, field, "on_demand_price", &od) ||
         !scenario__price(ctx, obj, field, "max_price", &max_price) ||
@@ -377,10 +378,14 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                 tp->capacity.value[k] *= scale;
         }
         p->capacity = (SimSteps){tp->capacity.time, tp->capacity.value, tp->capacity.n};
-        if (tp->has_price)
+        /* Prices recorded per GPU (or per smaller instance) become the pool's instance prices. */
+        if (tp->has_price) {
+            for (gsize k = 0; k < tp->price.n; k++)
+                tp->price.value[k] *= price_scale;
             p->price = (SimSteps){tp->price.time, tp->price.value, tp->price.n};
+        }
         if (isnan(od))
-            od = tp->on_demand_price;
+            od = tp->on_demand_price * price_scale;
         /* All traces share one clock: replicas start at one offset into all of them. */
         m->trace_span = m->trace_span == 0 ? tp->span : MIN(m->trace_span, tp->span);
         if (m->start_unix == 0 && tp->start_time != NULL) {
@@ -635,7 +640,7 @@ static const Preset presets[] = {
     {"young-daly", "spot", "first", "young-daly", FALSE, "spot, Young/Daly checkpoint interval"},
     {"adaptive", "spot", "first", "adaptive", FALSE, "spot, checkpoints as often as risk says"},
     {"emergency", "spot", "first", "periodic", TRUE, "periodic plus a checkpoint on notice"},
-    {"diversified", "spot", "lowest-price", "periodic", TRUE, "cheapest of several pools"},
+    {"diversified", "spot", "spread", "periodic", TRUE, "spread evenly over several pools"},
     {"capacity-aware", "spot", "capacity-aware", "periodic", TRUE, "the pool with most room"},
     {"hybrid", "hybrid", "lowest-price", "periodic", TRUE, "an on-demand base and spot burst"},
     {"failover", "spot", "failover", "periodic", TRUE, "move to the next region when reclaimed"},
@@ -967,6 +972,11 @@ scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
         }
     } else if (!isnan(offset)) {
         m->start_min = m->start_max = __us(offset);
+    } else {
+        /* Hazard pools only: replicas start at random times of a week, so they meet weekdays,
+         * weekends, days and nights as often as a job started any time would. */
+        m->start_min = 0;
+        m->start_max = 7 * 24 * 3600 * (SimTime)US - 1;
     }
 
     json_t *job = json_object_get(root, "job");

@@ -518,6 +518,109 @@ test_sweep(void)
     }
 }
 
+static void
+test_hybrid_splits_a_gang(void)
+{
+    /* One gang of 10 for an hour, no interruptions, no delays: 30% on demand means 3 instances
+     * at $100/h and 7 at $20/h. */
+    g_autoptr(SimModel) m = __model(0, 1);
+    m->job.gang = 10;
+    m->job.startup = 0;
+    m->job.checkpoint_gb = 0;
+    m->clouds[SIM_CLOUD_AWS].provisioning = (SimDist){SIM_DIST_FIXED, 0, 0};
+    m->clouds[SIM_CLOUD_AWS].billing_minimum = 0;
+    g_autoptr(SimStrategy) s = __strategy("hybrid", "none", 0, FALSE);
+    s->on_demand_fraction = 0.3;
+    g_autoptr(SimWorkspace) ws = sim_workspace_new();
+    SimReplicaResult r;
+    sim_model_run(ws, m, s, 0, &r);
+    CU_ASSERT(r.finished);
+    CU_ASSERT(fabs(r.cost_compute - (3 * 100 + 7 * 20)) < 1e-9);
+    sim_replica_result_clear(&r);
+    /* Interruptions hit only the spot part, and stop the whole gang. */
+    g_autoptr(SimModel) busy = __model(0.5, 10);
+    busy->job.gang = 10;
+    for (guint64 rep = 0; rep < 20; rep++) {
+        sim_model_run(ws, busy, s, rep, &r);
+        __check_invariants(busy, s, &r);
+        CU_ASSERT(r.interruptions > 0);
+        sim_replica_result_clear(&r);
+    }
+}
+
+static void
+test_spread_placement(void)
+{
+    /* Four trials at once over two pools, $20/h and $40/h, no interruptions: spread puts two
+     * in each, lowest-price all four in the cheap one. */
+    g_autoptr(SimModel) m = __model(0, 1);
+    SimPool *q = sim_pool_new("dear");
+    q->cloud = SIM_CLOUD_AWS;
+    q->region = g_strdup("us-east-1");
+    q->instance_type = g_strdup("p5");
+    q->constant_price = 40;
+    q->on_demand_price = 100;
+    sim_model_add_pool(m, q);
+    sim_model_finish(m);
+    m->job.kind = SIM_JOB_SWEEP;
+    m->job.trials = 4;
+    m->job.parallel = 4;
+    m->job.startup = 0;
+    m->job.checkpoint_gb = 0;
+    m->clouds[SIM_CLOUD_AWS].provisioning = (SimDist){SIM_DIST_FIXED, 0, 0};
+    g_autoptr(SimWorkspace) ws = sim_workspace_new();
+    const struct {
+        const char *placement;
+        double cost;
+    } cases[] = {{"spread", 2 * 20 + 2 * 40}, {"lowest-price", 4 * 20}};
+    for (gsize c = 0; c < G_N_ELEMENTS(cases); c++) {
+        g_autoptr(SimStrategy) s = __strategy("spot", "none", 0, FALSE);
+        s->placement = sim_placement_class(cases[c].placement);
+        s->n_pools = 2;
+        s->pools = g_renew(guint, s->pools, 2);
+        s->pools[0] = 0;
+        s->pools[1] = 1;
+        SimReplicaResult r;
+        sim_model_run(ws, m, s, 0, &r);
+        CU_ASSERT(r.finished);
+        CU_ASSERT(fabs(r.cost_compute - cases[c].cost) < 1e-9);
+        sim_replica_result_clear(&r);
+    }
+}
+
+static void
+test_young_daly_measured_rate_is_stable(void)
+{
+    /* One reclaim six minutes in, then a calm pool for 100 hours (the trace's own rate: one
+     * interruption in 100 available hours). Measuring the rate from the reclaims and hours
+     * seen alone would read 10 per hour at first and checkpoint every few minutes for hours;
+     * starting from the pool's rate as a prior, the interval stays near the calm one. */
+    gint64 times[] = {0, 6 * 60 * US, 7 * 60 * US};
+    double cap[] = {1, 0, 1};
+    g_autoptr(SimModel) m = __model(0, 20);
+    SimPool *p = g_ptr_array_index(m->pools, 0);
+    p->capacity = (SimSteps){times, cap, 3};
+    m->clouds[SIM_CLOUD_AWS].provisioning = (SimDist){SIM_DIST_FIXED, 0, 0};
+    m->trace_span = 100 * HOUR;
+    m->horizon = 90 * HOUR;
+    sim_model_finish(m);
+    CU_ASSERT(p->trace_rate > 0 && p->trace_rate < 0.011);
+    g_autoptr(SimStrategy) measured = __strategy("spot", "young-daly", 0, FALSE);
+    g_autoptr(SimStrategy) assumed = __strategy("spot", "young-daly", 0, FALSE);
+    assumed->assumed_rate_per_hour = p->trace_rate;
+    g_autoptr(SimWorkspace) ws = sim_workspace_new();
+    SimReplicaResult a, b;
+    sim_model_run(ws, m, measured, 0, &a);
+    sim_model_run(ws, m, assumed, 0, &b);
+    CU_ASSERT(a.finished && b.finished);
+    CU_ASSERT_EQUAL(a.reclaims, 1);
+    CU_ASSERT(b.checkpoints >= 10);
+    CU_ASSERT(a.checkpoints <= 2 * b.checkpoints);
+    __check_invariants(m, measured, &a);
+    sim_replica_result_clear(&a);
+    sim_replica_result_clear(&b);
+}
+
 int
 main(void)
 {
@@ -534,5 +637,8 @@ main(void)
     CU_add_test(s, "billing and egress", test_billing_and_egress);
     CU_add_test(s, "inference queue with leases", test_inference_queue);
     CU_add_test(s, "hyperparameter sweep", test_sweep);
+    CU_add_test(s, "hybrid splits a single gang", test_hybrid_splits_a_gang);
+    CU_add_test(s, "spread placement", test_spread_placement);
+    CU_add_test(s, "Young/Daly measured rate is stable", test_young_daly_measured_rate_is_stable);
     return test_run_all();
 }
