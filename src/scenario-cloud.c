@@ -341,12 +341,18 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
         g_autofree char *path = spotlab_resolve_path(ctx->src->path, file);
         g_autoptr(GError) terr = NULL;
         /* The pool is picked here rather than by the importer, so that a name the file lacks
-         * is reported at "pool". */
-        g_autoptr(TraceSet) set = trace_import(path, &opts, &terr);
+         * is reported at "pool". A file several pools come from is read once. */
+        g_autofree char *cache_key = g_strdup_printf("%s\n%s\n%d\n%g", path, format ? format : "",
+                                                     opts.convention, opts.time_unit);
+        TraceSet *set = g_hash_table_lookup(ctx->traces, cache_key);
         g_autofree char *ff = scenario__join(ft, "file");
-        if (set == NULL)
-            return scenario__fail(ctx, terr->code == TRACE_ERROR_USAGE ? ft : ff, "%s",
-                                  terr->message);
+        if (set == NULL) {
+            set = trace_import(path, &opts, &terr);
+            if (set == NULL)
+                return scenario__fail(ctx, terr->code == TRACE_ERROR_USAGE ? ft : ff, "%s",
+                                      terr->message);
+            g_hash_table_insert(ctx->traces, g_steal_pointer(&cache_key), set);
+        }
         g_autoptr(GString) names = g_string_new(NULL);
         guint chosen = G_MAXUINT;
         for (guint k = 0; k < trace_set_len(set); k++) {
@@ -366,7 +372,8 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
             return scenario__fail(ctx, fk,
                                   "missing; %s holds %u pools, expected the name of one: %s", path,
                                   trace_set_len(set), names->str);
-        TracePool *tp = g_ptr_array_steal_index(set->pools, key != NULL ? chosen : 0);
+        /* A copy of its own: the scales below change it. */
+        TracePool *tp = trace_pool_copy(trace_set_pool(set, key != NULL ? chosen : 0));
         trace_set_add(sc->traces, tp);
         if (!tp->has_capacity)
             return scenario__fail(ctx, ff,
@@ -849,8 +856,20 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
 /* ---- the scenario ------------------------------------------------------------------------------
  */
 
+static gboolean __load_cloud(Ctx *ctx, Scenario *sc, json_t *root);
+
 gboolean
 scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
+{
+    ctx->traces =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)trace_set_free);
+    gboolean ok = __load_cloud(ctx, sc, root);
+    g_clear_pointer(&ctx->traces, g_hash_table_unref);
+    return ok;
+}
+
+static gboolean
+__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
 {
     static const char *const keys[] = {"name",    "description", "model",      "seed",   "replicas",
                                        "horizon", "start",       "start_time", "clouds", "egress",

@@ -16,6 +16,9 @@ G_BEGIN_DECLS
 typedef struct {
     JsonSource *src;
     GError **error;
+    /* Continuous-model scenarios: trace files already read, by path and reading options, so
+     * that pools taken from one file read it once. */
+    GHashTable *traces;
 } Ctx;
 
 /* Sets the error at @field and returns FALSE, so that checks read `return scenario__fail(...)`. */

@@ -430,7 +430,7 @@ scenario_load(const char *path, GError **error)
         SCENARIO_ERROR, SCENARIO_ERROR_IO, SCENARIO_ERROR_PARSE, error);
     if (src == NULL)
         return NULL;
-    Ctx ctx_ = {src, error}, *ctx = &ctx_;
+    Ctx ctx_ = {src, error, NULL}, *ctx = &ctx_;
     json_t *root = src->root;
     if (!json_is_object(root)) {
         g_autofree char *got = json_describe(root);

@@ -114,6 +114,30 @@ trace_pool_new(const char *name)
     return pool;
 }
 
+static void
+__step_copy(TraceStep *to, const TraceStep *from)
+{
+    to->n = to->cap = from->n;
+    to->time = g_memdup2(from->time, from->n * sizeof(gint64));
+    to->value = g_memdup2(from->value, from->n * sizeof(double));
+}
+
+TracePool *
+trace_pool_copy(const TracePool *pool)
+{
+    g_return_val_if_fail(pool != NULL, NULL);
+    TracePool *p = g_memdup2(pool, sizeof *pool);
+    p->name = g_strdup(pool->name);
+    p->region = g_strdup(pool->region);
+    p->zone = g_strdup(pool->zone);
+    p->instance_type = g_strdup(pool->instance_type);
+    p->source = g_strdup(pool->source);
+    p->start_time = g_strdup(pool->start_time);
+    __step_copy(&p->capacity, &pool->capacity);
+    __step_copy(&p->price, &pool->price);
+    return p;
+}
+
 void
 trace_pool_free(TracePool *pool)
 {

@@ -79,6 +79,8 @@ typedef struct {
 } TracePool;
 
 TracePool *trace_pool_new(const char *name);
+/* A deep copy of @pool. */
+TracePool *trace_pool_copy(const TracePool *pool);
 void trace_pool_free(TracePool *pool);
 /* Sets a string field, copying @value (NULL clears it). */
 void trace_pool_set_string(char **field, const char *value);
