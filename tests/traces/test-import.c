@@ -1114,12 +1114,38 @@ test_write_non_utf8_name(void)
     test_tmpdir_remove(dir);
 }
 
+static void
+test_pool_copy(void)
+{
+    /* A copy is equal to its original and owns its memory: changing one leaves the other. */
+    g_autoptr(TracePool) a = trace_pool_new("a");
+    trace_pool_set_string(&a->zone, "us-east-1a");
+    a->span = 3000000;
+    a->has_capacity = a->has_price = TRUE;
+    trace_step_append(&a->capacity, 0, 1);
+    trace_step_append(&a->capacity, 1000000, 0);
+    trace_step_append(&a->price, 0, 0.5);
+    g_autoptr(TracePool) b = trace_pool_copy(a);
+    CU_ASSERT_STRING_EQUAL(b->name, "a");
+    CU_ASSERT_STRING_EQUAL(b->zone, "us-east-1a");
+    CU_ASSERT_EQUAL(b->span, a->span);
+    CU_ASSERT_EQUAL(b->capacity.n, 2);
+    CU_ASSERT_EQUAL(b->capacity.time[1], 1000000);
+    CU_ASSERT(b->capacity.time != a->capacity.time && b->zone != a->zone);
+    b->capacity.value[0] = 7;
+    trace_step_append(&b->price, 2000000, 0.75);
+    CU_ASSERT_EQUAL(a->capacity.value[0], 1);
+    CU_ASSERT_EQUAL(a->price.n, 1);
+    CU_ASSERT_EQUAL(b->price.n, 2);
+}
+
 int
 main(void)
 {
     CU_initialize_registry();
     CU_pSuite suite = CU_add_suite("traces-import", NULL, NULL);
     CU_add_test(suite, "step_append_folds", test_step_append_folds);
+    CU_add_test(suite, "pool_copy", test_pool_copy);
     CU_add_test(suite, "step_at", test_step_at);
     CU_add_test(suite, "detect_format", test_detect_format);
     CU_add_test(suite, "detection_never_sets_convention", test_detection_never_sets_convention);
