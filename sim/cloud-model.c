@@ -62,6 +62,22 @@ sim_dist_draw(const SimDist *d, SimRng *rng)
 }
 
 double
+sim_dist_p95(const SimDist *d)
+{
+    switch (d->kind) {
+    case SIM_DIST_UNIFORM:
+        return d->a + 0.95 * (d->b - d->a);
+    case SIM_DIST_LOGNORMAL:
+        return d->b > d->a ? d->b : d->a;
+    case SIM_DIST_EXPONENTIAL:
+        return d->a * 2.995732273553991; /* -ln(0.05) */
+    case SIM_DIST_FIXED:
+    default:
+        return d->a;
+    }
+}
+
+double
 sim_dist_mean(const SimDist *d)
 {
     switch (d->kind) {
@@ -308,6 +324,7 @@ struct Unit {
     gboolean checkpoint_blocking;
     double checkpoint_steps;
     gboolean switch_after_checkpoint; /* leave spot for on demand once it is written */
+    gboolean pinned_on_demand;        /* the safety net moved it: it stays on demand */
     SimTime checkpoint_first;         /* when the first checkpoint was stored (storage billing) */
 
     /* Inference: the item being processed, and its lease. */
@@ -609,7 +626,13 @@ __instance_end(Instance *i)
 
 static gboolean __over_max_price(SimWorld *w, guint pool);
 static void __unit_start(Unit *u);
-static void __unit_interrupted(Unit *u, gboolean reclaimed);
+/* Why a unit loses its instances. */
+typedef enum {
+    LOSS_RECLAIM,       /* the cloud took an instance back */
+    LOSS_LAUNCH_FAILED, /* a launch found no capacity */
+    LOSS_SWITCH,        /* the strategy leaves spot for on demand */
+} LossReason;
+static void __unit_interrupted(Unit *u, LossReason why);
 static void __unit_checkpoint(Unit *u, gboolean emergency);
 static void __on_reclaim(SimEngine *e, gpointer data);
 static void __on_notice(SimEngine *e, gpointer data);
@@ -730,7 +753,7 @@ __on_up(SimEngine *e, gpointer data)
         if (!ok) {
             /* No capacity: the gang's request fails; try again after the backoff. */
             w->r->launch_failures++;
-            __unit_interrupted(u, FALSE);
+            __unit_interrupted(u, LOSS_LAUNCH_FAILED);
             return;
         }
     }
@@ -795,7 +818,7 @@ __on_reclaim(SimEngine *e, gpointer data)
         w->r->notices_missed++;
     Unit *u = i->unit;
     u->interrupted_at = __now(w);
-    __unit_interrupted(u, TRUE);
+    __unit_interrupted(u, LOSS_RECLAIM);
 }
 
 /* ---- units ----------------------------------------------------------------------------------- */
@@ -1148,9 +1171,6 @@ __on_unit_ready(SimEngine *e, gpointer data)
     __schedule_done(u);
     __schedule_checkpoint(u);
     __schedule_recovery(u);
-    if (w->s->market->leave_spot != NULL && u->market == SIM_MARKET_SPOT && u->ev_decide == 0)
-        u->ev_decide = sim_engine_schedule_in(w->engine, w->s->decision_interval, PRIO_DEFAULT,
-                                              __on_decide, u);
 }
 
 static void __job_maybe_done(SimWorld *w);
@@ -1236,9 +1256,11 @@ __job_maybe_done(SimWorld *w)
     w->stopped = TRUE;
 }
 
-/* The unit lost its instances: @reclaimed (a reclaim) or a failed launch. */
+/* The unit loses its instances (@why). Work not saved is lost and accounted; a reclaim counts
+ * as an interruption and starts a recovery; a failed launch holds no work and tries again after
+ * the backoff. */
 static void
-__unit_interrupted(Unit *u, gboolean reclaimed)
+__unit_interrupted(Unit *u, LossReason why)
 {
     SimWorld *w = u->w;
     __progress(u);
@@ -1246,12 +1268,15 @@ __unit_interrupted(Unit *u, gboolean reclaimed)
         u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING || u->phase == UNIT_STARTING;
     if (w->m->job.keeps_progress && w->m->job.kind != SIM_JOB_INFERENCE)
         u->durable = u->done;
-    if (reclaimed && held_work) {
-        w->r->interruptions++;
+    if (why != LOSS_LAUNCH_FAILED && held_work) {
         double lost = MAX(0.0, u->done - u->durable);
         double lost_h = lost * u->step_s / 3600.0;
         w->r->lost_hours += lost_h * w->m->job.gang;
         w->r->lost_gpu_hours += lost_h * w->m->job.gang * __pool(w, u->pool)->gpus;
+    }
+    if (why == LOSS_RECLAIM && held_work) {
+        double lost_h = MAX(0.0, u->done - u->durable) * u->step_s / 3600.0;
+        w->r->interruptions++;
         w->r->max_lost_per_interruption_hours = MAX(w->r->max_lost_per_interruption_hours, lost_h);
         if (!u->recovering) {
             u->recovering = TRUE;
@@ -1266,25 +1291,28 @@ __unit_interrupted(Unit *u, gboolean reclaimed)
      * loss before it works again loses nothing more. */
     u->done = u->durable;
     if (w->m->job.kind == SIM_JOB_INFERENCE && u->has_task) {
-        /* The item stays leased to the lost worker until its lease runs out; the worker comes
-         * back with no task. Without a lease it returns at once. */
+        /* A lost worker's item stays leased until its lease runs out; the worker comes back
+         * with no task. A worker that leaves on purpose, or has no lease, hands it back now. */
         u->has_task = FALSE;
-        if (u->lease != NULL) {
+        if (u->lease != NULL && why == LOSS_RECLAIM) {
             u->lease->holder = NULL;
             u->lease = NULL;
-        } else if (w->item_state[u->item] != 2) {
-            /* Taken but not yet leased (the worker never got going), or no leases at all. */
-            __return_item(w, u->item);
+        } else {
+            if (u->lease != NULL)
+                __lease_free(w, u->lease);
+            u->lease = NULL;
+            if (w->item_state[u->item] != 2)
+                __return_item(w, u->item);
         }
     }
     u->last_pool = (int)u->pool;
     __unit_release(u);
-    if (reclaimed) {
-        __unit_start(u);
-    } else {
+    if (why == LOSS_LAUNCH_FAILED) {
         __cancel(w, &u->ev_retry);
         u->ev_retry =
             sim_engine_schedule_in(w->engine, w->s->retry_backoff, PRIO_DEFAULT, __on_retry, u);
+    } else {
+        __unit_start(u);
     }
 }
 
@@ -1305,27 +1333,30 @@ __on_decide(SimEngine *e, gpointer data)
     Unit *u = data;
     SimWorld *w = u->w;
     u->ev_decide = 0;
-    if (u->phase == UNIT_DONE)
+    if (u->phase == UNIT_DONE || u->market != SIM_MARKET_SPOT)
         return;
-    if (u->market == SIM_MARKET_SPOT && u->phase == UNIT_WORKING && !u->switch_after_checkpoint &&
-        w->s->market->leave_spot(w->s, w, u->index)) {
-        /* Move to on demand, keeping the work: a checkpoint first when there is one to write. */
-        if (w->m->job.checkpoint_gb > 0 && w->m->job.kind != SIM_JOB_INFERENCE) {
+    gboolean on_spot = u->phase == UNIT_ACQUIRING || u->phase == UNIT_STARTING ||
+                       u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING;
+    if (on_spot && !u->switch_after_checkpoint && w->s->market->leave_spot(w->s, w, u->index)) {
+        /* Move to on demand: a checkpoint first when there is work to save, so it comes along;
+         * without checkpoints what is not saved is lost, as in a reclaim. A unit still starting
+         * has nothing to lose. */
+        w->r->switches++;
+        u->pinned_on_demand = TRUE;
+        if (u->phase == UNIT_WORKING && w->m->job.checkpoint_gb > 0 &&
+            w->m->job.kind != SIM_JOB_INFERENCE) {
             u->switch_after_checkpoint = TRUE;
             if (!u->checkpoint_writing)
                 __unit_checkpoint(u, FALSE);
+        } else if (u->phase != UNIT_CHECKPOINTING) {
+            __unit_interrupted(u, LOSS_SWITCH);
         } else {
-            __progress(u);
-            u->durable = u->done; /* nothing to save: progress is state-free */
-            u->market = SIM_MARKET_ON_DEMAND;
-            __unit_release(u);
-            __unit_start(u);
+            u->switch_after_checkpoint = TRUE; /* the checkpoint being written takes it along */
         }
         return;
     }
-    if (u->market == SIM_MARKET_SPOT)
-        u->ev_decide = sim_engine_schedule_in(w->engine, w->s->decision_interval, PRIO_DEFAULT,
-                                              __on_decide, u);
+    u->ev_decide =
+        sim_engine_schedule_in(w->engine, w->s->decision_interval, PRIO_DEFAULT, __on_decide, u);
 }
 
 /* Decides where the unit runs next and requests its instances; or waits. */
@@ -1347,8 +1378,12 @@ __unit_start(Unit *u)
         }
         return;
     }
-    int spot_pool = s->placement->choose(s, w, u->index, SIM_MARKET_SPOT);
-    SimMarket market = s->market->choose(s, w, u->index, spot_pool >= 0);
+    int spot_pool = -1;
+    SimMarket market = SIM_MARKET_ON_DEMAND;
+    if (!u->pinned_on_demand) {
+        spot_pool = s->placement->choose(s, w, u->index, SIM_MARKET_SPOT);
+        market = s->market->choose(s, w, u->index, spot_pool >= 0);
+    }
     int pool = -1;
     if (market == SIM_MARKET_SPOT)
         pool = spot_pool;
@@ -1378,6 +1413,11 @@ __unit_start(Unit *u)
         if (od_pool < 0)
             od_pool = pool;
     }
+    /* Deadline-aware markets look again every decision interval from the moment a unit goes to
+     * spot, starting included. */
+    if (s->market->leave_spot != NULL && market == SIM_MARKET_SPOT && u->ev_decide == 0)
+        u->ev_decide =
+            sim_engine_schedule_in(w->engine, s->decision_interval, PRIO_DEFAULT, __on_decide, u);
     for (guint k = 0; k < job->gang; k++) {
         Instance *i = __instance_new(w);
         i->unit = u;
@@ -1523,6 +1563,33 @@ sim_world_unit_remaining_seconds(const SimWorld *w, guint unit, guint pool)
     else if (job->kind == SIM_JOB_INFERENCE)
         left += (double)(job->items - w->items_next + w->returned->len) / MAX(1u, job->parallel);
     return left * step;
+}
+
+double
+sim_world_unit_move_seconds(const SimWorld *w, guint unit, guint pool)
+{
+    const Unit *u = &w->units[unit];
+    const SimJob *job = &w->m->job;
+    double total = sim_world_unit_remaining_seconds(w, unit, pool);
+    double step = sim_job_step_seconds(job, __pool(w, pool)->instance_type);
+    gboolean working = u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING;
+    gboolean saves = job->checkpoint_gb > 0 && job->kind != SIM_JOB_INFERENCE;
+    /* Whichever is worse: moving by choice (saving the work first) or by a reclaim (redoing
+     * what is not saved), since a reclaim may come before the next decision. */
+    double extra = 0;
+    if (working && saves)
+        extra = __write_seconds(w, u->pool);
+    if (working && !job->keeps_progress && u->has_task) {
+        double done = u->done;
+        if (u->phase == UNIT_WORKING && u->step_s > 0)
+            done = MIN(u->total, done + (double)(__now(w) - u->since) / USEC / u->step_s);
+        extra = MAX(extra, MAX(0.0, done - u->durable) * step);
+    }
+    /* A safety net plans for a slow restart: provisioning at its 95th percentile. */
+    const Unit *u0 = &w->units[0];
+    double restart = sim_dist_p95(&__cloud(w, pool)->provisioning) + (double)job->startup / USEC +
+                     __restore_seconds(w, u0, pool);
+    return total + extra + restart;
 }
 
 SimTime

@@ -47,8 +47,9 @@ typedef struct {
 
 /* A draw in microseconds, never negative. */
 SimTime sim_dist_draw(const SimDist *dist, SimRng *rng);
-/* The mean in seconds. */
+/* The mean and the 95th percentile in seconds. */
 double sim_dist_mean(const SimDist *dist);
+double sim_dist_p95(const SimDist *dist);
 
 /* ---- clouds -----------------------------------------------------------------------------------
  */
@@ -289,6 +290,10 @@ double sim_world_pool_rate(SimWorld *w, guint pool);
  * deadline (SIM_TIME_NEVER without one). */
 double sim_world_unit_remaining_seconds(const SimWorld *w, guint unit, guint pool);
 SimTime sim_world_time_to_deadline(const SimWorld *w);
+/* The seconds it would take @unit to finish on @pool if it had to move there now, by choice
+ * (a checkpoint to save its work first) or by a reclaim (redoing what is not saved), whichever
+ * is worse; a slow restart (provisioning at its 95th percentile); and the rest of the work. */
+double sim_world_unit_move_seconds(const SimWorld *w, guint unit, guint pool);
 /* Fraction of the job's work done (durable), 0..1. */
 double sim_world_progress(const SimWorld *w);
 /* The pool the unit last ran on, or -1, and the market it last ran on (SIM_MARKET_SPOT before
@@ -335,6 +340,7 @@ typedef struct {
     guint checkpoints;
     guint launch_failures;
     guint launches;
+    guint switches; /* units the strategy moved from spot to on demand while they worked */
     double max_lost_per_interruption_hours; /* of one unit's work, wall-clock */
     GArray *recovery_seconds;               /* double per interruption that was recovered */
     double work_units; /* epochs (training), items (inference), trials (sweep) done */

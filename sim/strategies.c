@@ -37,16 +37,17 @@ __hybrid(const SimStrategy *s, SimWorld *w, guint unit, gboolean spot_possible)
 }
 
 /* The safety net of the deadline-aware policies: move to on demand when the time left, less one
- * decision interval, no longer covers the remaining work on demand plus one restart. */
+ * decision interval, no longer covers moving there now (saving the work or redoing what cannot
+ * be saved, one restart, the rest of the work). */
 static gboolean
 __must_run_on_demand(const SimStrategy *s, SimWorld *w, guint unit)
 {
     SimTime left = sim_world_time_to_deadline(w);
     if (left == SIM_TIME_NEVER)
         return FALSE;
-    guint pool = s->pools[0];
-    double need = sim_world_unit_remaining_seconds(w, unit, pool) +
-                  sim_world_restart_seconds(w, pool) + (double)s->decision_interval / USEC;
+    int pool = s->placement->choose(s, w, unit, SIM_MARKET_ON_DEMAND);
+    guint p = pool >= 0 ? (guint)pool : s->pools[0];
+    double need = sim_world_unit_move_seconds(w, unit, p) + (double)s->decision_interval / USEC;
     return (double)left / USEC <= need;
 }
 

@@ -201,6 +201,7 @@ __replica_json(guint i, const SimReplicaResult *r, const SimReplicaResult *base)
     json_object_set_new(o, "checkpoints", json_integer(r->checkpoints));
     json_object_set_new(o, "launches", json_integer(r->launches));
     json_object_set_new(o, "launch_failures", json_integer(r->launch_failures));
+    json_object_set_new(o, "switches", json_integer(r->switches));
     json_object_set_new(o, "recovery_seconds", rec);
     if (r->items_done > 0 || r->items_duplicated > 0) {
         json_object_set_new(o, "items_done", json_integer((json_int_t)r->items_done));

@@ -75,7 +75,7 @@ __check_invariants(const SimModel *m, const SimStrategy *s, const SimReplicaResu
         CU_ASSERT(!isnan(r->completion_hours));
     }
     CU_ASSERT(r->emergency_finished <= r->emergency_attempted);
-    if (s->checkpoint == sim_checkpoint_class("periodic")) {
+    if (s->checkpoint == sim_checkpoint_class("periodic") && m->job.checkpoint_gb > 0) {
         /* Work lost per interruption is bounded by the interval plus one checkpoint write. */
         if (r->max_lost_per_interruption_hours >
             (double)s->checkpoint_interval / HOUR +
@@ -621,6 +621,44 @@ test_young_daly_measured_rate_is_stable(void)
     sim_replica_result_clear(&b);
 }
 
+static void
+test_leaving_spot(void)
+{
+    /* Frequent interruptions and a deadline 4 hours (1 hour with checkpoints) after 10 hours of
+     * work: the deadline-aware policy ends up leaving spot for on demand while it works.
+     * Without checkpoints what it had not saved is lost on the way; with them it saves first.
+     * The safety net plans for saving or redoing the current work, a slow restart and one
+     * decision interval; a run of reclaims can still make a replica late, so the test asks for
+     * nearly every deadline met, and far more than spot alone meets. */
+    g_autoptr(SimWorkspace) ws = sim_workspace_new();
+    g_autoptr(SimStrategy) greedy = __strategy("greedy", "periodic", 30 * 60 * US, FALSE);
+    g_autoptr(SimStrategy) spot = __strategy("spot", "periodic", 30 * 60 * US, FALSE);
+    for (int with_checkpoints = 0; with_checkpoints < 2; with_checkpoints++) {
+        g_autoptr(SimModel) m = __model(0.3, 10);
+        /* Checkpoints make spot fast enough for a tighter deadline still to call for a move. */
+        m->job.deadline = (with_checkpoints ? 11 : 14) * HOUR;
+        if (!with_checkpoints)
+            m->job.checkpoint_gb = 0;
+        guint switches = 0, met = 0, spot_met = 0;
+        enum { N = 200 };
+        for (guint64 rep = 0; rep < N; rep++) {
+            SimReplicaResult r;
+            sim_model_run(ws, m, greedy, rep, &r);
+            __check_invariants(m, greedy, &r);
+            switches += r.switches;
+            met += r.deadline_met;
+            sim_replica_result_clear(&r);
+            sim_model_run(ws, m, spot, rep, &r);
+            spot_met += r.deadline_met;
+            CU_ASSERT_EQUAL(r.switches, 0);
+            sim_replica_result_clear(&r);
+        }
+        CU_ASSERT(switches > 20);
+        CU_ASSERT(met >= N * 9 / 10);
+        CU_ASSERT(spot_met < met - N / 5);
+    }
+}
+
 int
 main(void)
 {
@@ -639,6 +677,7 @@ main(void)
     CU_add_test(s, "hyperparameter sweep", test_sweep);
     CU_add_test(s, "hybrid splits a single gang", test_hybrid_splits_a_gang);
     CU_add_test(s, "spread placement", test_spread_placement);
+    CU_add_test(s, "leaving spot for on demand", test_leaving_spot);
     CU_add_test(s, "Young/Daly measured rate is stable", test_young_daly_measured_rate_is_stable);
     return test_run_all();
 }
