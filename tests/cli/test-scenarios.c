@@ -145,11 +145,11 @@ static const struct {
 } case_study_figures[] = {
     {"doordash.json", 55.7},
     {"netflix.json", 80.0},
-    {"pinterest.json", 70.5},
-    {"pinterest-regional-outages.json", 69.1},
-    {"snap.json", 72.0},
-    {"spotify.json", 78.7},
-    {"spotify-critical.json", 78.7},
+    {"pinterest.json", 70.2},
+    {"pinterest-regional-outages.json", 70.1},
+    {"snap.json", 71.4},
+    {"spotify.json", 78.8},
+    {"spotify-critical.json", 78.8},
 };
 
 /* The deepest spot discount among a strategy's pools, in percent: no strategy can save more. */
