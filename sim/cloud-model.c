@@ -61,16 +61,57 @@ sim_dist_draw(const SimDist *d, SimRng *rng)
     return s > 0 ? (SimTime)llround(s * USEC) : 0;
 }
 
+/* The standard normal quantile, by Acklam's rational approximation refined with one step of
+ * Halley's method (relative error below 1e-12 over (0, 1)). */
+static double
+__normal_quantile(double p)
+{
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                               -2.759285104469687e+02, 1.383577518672690e+02,
+                               -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                               -1.556989798598866e+02, 6.680131188771972e+01,
+                               -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                               -2.400758277161838e+00, -2.549732539343734e+00,
+                               4.374664141464968e+00,  2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                               3.754408661907416e+00};
+    if (p <= 0)
+        return -INFINITY;
+    if (p >= 1)
+        return INFINITY;
+    double x;
+    if (p < 0.02425) {
+        double q = sqrt(-2 * log(p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else if (p <= 1 - 0.02425) {
+        double q = p - 0.5, r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    } else {
+        double q = sqrt(-2 * log1p(-p));
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    }
+    double e = 0.5 * erfc(-x / sqrt(2)) - p;
+    double u = e * sqrt(2 * G_PI) * exp(x * x / 2);
+    return x - u / (1 + x * u / 2);
+}
+
 double
-sim_dist_p95(const SimDist *d)
+sim_dist_quantile(const SimDist *d, double q)
 {
     switch (d->kind) {
     case SIM_DIST_UNIFORM:
-        return d->a + 0.95 * (d->b - d->a);
-    case SIM_DIST_LOGNORMAL:
-        return d->b > d->a ? d->b : d->a;
+        return d->a + q * (d->b - d->a);
+    case SIM_DIST_LOGNORMAL: {
+        double sigma = d->b > d->a && d->a > 0 ? log(d->b / d->a) / 1.6448536269514722 : 0;
+        return d->a * exp(sigma * __normal_quantile(q));
+    }
     case SIM_DIST_EXPONENTIAL:
-        return d->a * 2.995732273553991; /* -ln(0.05) */
+        return -d->a * log1p(-q);
     case SIM_DIST_FIXED:
     default:
         return d->a;
@@ -325,6 +366,8 @@ struct Unit {
     double checkpoint_steps;
     gboolean switch_after_checkpoint; /* leave spot for on demand once it is written */
     gboolean pinned_on_demand;        /* the safety net moved it: it stays on demand */
+    guint n_on_demand;                /* hybrid gang: its first slots run on demand ... */
+    guint od_pool;                    /* ... in this pool */
     SimTime checkpoint_first;         /* when the first checkpoint was stored (storage billing) */
 
     /* Inference: the item being processed, and its lease. */
@@ -632,7 +675,8 @@ typedef enum {
     LOSS_LAUNCH_FAILED, /* a launch found no capacity */
     LOSS_SWITCH,        /* the strategy leaves spot for on demand */
 } LossReason;
-static void __unit_interrupted(Unit *u, LossReason why);
+static void __unit_interrupted(Unit *u, LossReason why, Instance *lost);
+static void __unit_fill(Unit *u);
 static void __unit_checkpoint(Unit *u, gboolean emergency);
 static void __on_reclaim(SimEngine *e, gpointer data);
 static void __on_notice(SimEngine *e, gpointer data);
@@ -753,7 +797,7 @@ __on_up(SimEngine *e, gpointer data)
         if (!ok) {
             /* No capacity: the gang's request fails; try again after the backoff. */
             w->r->launch_failures++;
-            __unit_interrupted(u, LOSS_LAUNCH_FAILED);
+            __unit_interrupted(u, LOSS_LAUNCH_FAILED, NULL);
             return;
         }
     }
@@ -818,7 +862,7 @@ __on_reclaim(SimEngine *e, gpointer data)
         w->r->notices_missed++;
     Unit *u = i->unit;
     u->interrupted_at = __now(w);
-    __unit_interrupted(u, LOSS_RECLAIM);
+    __unit_interrupted(u, LOSS_RECLAIM, i);
 }
 
 /* ---- units ----------------------------------------------------------------------------------- */
@@ -1256,11 +1300,39 @@ __job_maybe_done(SimWorld *w)
     w->stopped = TRUE;
 }
 
+/* After a reclaim of @lost, one of a gang's instances: when the strategy would put the gang back
+ * in the same pool on the same market, only the reclaimed instance is replaced and the others
+ * wait for it (idle, billed), as elastic and gang schedulers do. Returns FALSE, changing
+ * nothing, when the gang should move instead (another pool, on demand, no spot to be had). */
+static gboolean
+__replace_lost(Unit *u, Instance *lost)
+{
+    SimWorld *w = u->w;
+    const SimStrategy *s = w->s;
+    if (u->pinned_on_demand || lost->market != SIM_MARKET_SPOT)
+        return FALSE;
+    /* Ask with the reclaimed instance gone, as a fresh request would. */
+    int pool = s->placement->choose(s, w, u->index, SIM_MARKET_SPOT);
+    if (pool != (int)u->pool || s->market->choose(s, w, u->index, TRUE) != SIM_MARKET_SPOT)
+        return FALSE;
+    __acct(u);
+    __cancel(w, &u->ev_ready);
+    __cancel(w, &u->ev_done);
+    __cancel(w, &u->ev_checkpoint);
+    __cancel(w, &u->ev_checkpoint_end);
+    u->checkpoint_writing = FALSE;
+    u->switch_after_checkpoint = FALSE;
+    __instance_end(lost);
+    __set_phase(u, UNIT_ACQUIRING);
+    __unit_fill(u);
+    return TRUE;
+}
+
 /* The unit loses its instances (@why). Work not saved is lost and accounted; a reclaim counts
  * as an interruption and starts a recovery; a failed launch holds no work and tries again after
  * the backoff. */
 static void
-__unit_interrupted(Unit *u, LossReason why)
+__unit_interrupted(Unit *u, LossReason why, Instance *lost)
 {
     SimWorld *w = u->w;
     __progress(u);
@@ -1269,8 +1341,7 @@ __unit_interrupted(Unit *u, LossReason why)
     if (w->m->job.keeps_progress && w->m->job.kind != SIM_JOB_INFERENCE)
         u->durable = u->done;
     if (why != LOSS_LAUNCH_FAILED && held_work) {
-        double lost = MAX(0.0, u->done - u->durable);
-        double lost_h = lost * u->step_s / 3600.0;
+        double lost_h = MAX(0.0, u->done - u->durable) * u->step_s / 3600.0;
         w->r->lost_hours += lost_h * w->m->job.gang;
         w->r->lost_gpu_hours += lost_h * w->m->job.gang * __pool(w, u->pool)->gpus;
     }
@@ -1306,6 +1377,8 @@ __unit_interrupted(Unit *u, LossReason why)
         }
     }
     u->last_pool = (int)u->pool;
+    if (why == LOSS_RECLAIM && lost != NULL && w->m->job.gang > 1 && __replace_lost(u, lost))
+        return;
     __unit_release(u);
     if (why == LOSS_LAUNCH_FAILED) {
         __cancel(w, &u->ev_retry);
@@ -1349,7 +1422,7 @@ __on_decide(SimEngine *e, gpointer data)
             if (!u->checkpoint_writing)
                 __unit_checkpoint(u, FALSE);
         } else if (u->phase != UNIT_CHECKPOINTING) {
-            __unit_interrupted(u, LOSS_SWITCH);
+            __unit_interrupted(u, LOSS_SWITCH, NULL);
         } else {
             u->switch_after_checkpoint = TRUE; /* the checkpoint being written takes it along */
         }
@@ -1357,6 +1430,30 @@ __on_decide(SimEngine *e, gpointer data)
     }
     u->ev_decide =
         sim_engine_schedule_in(w->engine, w->s->decision_interval, PRIO_DEFAULT, __on_decide, u);
+}
+
+/* Requests an instance for every empty slot of the unit's gang: the first n_on_demand slots on
+ * demand in od_pool (a hybrid gang), the others on the unit's market in its pool. */
+static void
+__unit_fill(Unit *u)
+{
+    SimWorld *w = u->w;
+    for (guint k = 0; k < w->m->job.gang; k++) {
+        if (u->inst[k] != NULL)
+            continue;
+        gboolean od = k < u->n_on_demand;
+        Instance *i = __instance_new(w);
+        i->unit = u;
+        i->pool = od ? u->od_pool : u->pool;
+        i->market = od ? SIM_MARKET_ON_DEMAND : u->market;
+        i->state = INST_PROVISIONING;
+        u->inst[k] = i;
+        u->n_live++;
+        const SimCloud *c = __cloud(w, i->pool);
+        i->ev_up =
+            sim_engine_schedule_in(w->engine, sim_dist_draw(&c->provisioning, &w->rng_provision),
+                                   PRIO_DEFAULT, __on_up, i);
+    }
 }
 
 /* Decides where the unit runs next and requests its instances; or waits. */
@@ -1418,19 +1515,10 @@ __unit_start(Unit *u)
     if (s->market->leave_spot != NULL && market == SIM_MARKET_SPOT && u->ev_decide == 0)
         u->ev_decide =
             sim_engine_schedule_in(w->engine, s->decision_interval, PRIO_DEFAULT, __on_decide, u);
-    for (guint k = 0; k < job->gang; k++) {
-        Instance *i = __instance_new(w);
-        i->unit = u;
-        i->pool = k < on_demand ? (guint)od_pool : u->pool;
-        i->market = k < on_demand ? SIM_MARKET_ON_DEMAND : market;
-        i->state = INST_PROVISIONING;
-        u->inst[k] = i;
-        u->n_live++;
-        const SimCloud *ic = k < on_demand ? __cloud(w, i->pool) : c;
-        i->ev_up =
-            sim_engine_schedule_in(w->engine, sim_dist_draw(&ic->provisioning, &w->rng_provision),
-                                   PRIO_DEFAULT, __on_up, i);
-    }
+    u->n_on_demand = on_demand;
+    u->od_pool = (guint)od_pool;
+    (void)c;
+    __unit_fill(u);
 }
 
 static void
@@ -1585,10 +1673,12 @@ sim_world_unit_move_seconds(const SimWorld *w, guint unit, guint pool)
             done = MIN(u->total, done + (double)(__now(w) - u->since) / USEC / u->step_s);
         extra = MAX(extra, MAX(0.0, done - u->durable) * step);
     }
-    /* A safety net plans for a slow restart: provisioning at its 95th percentile. */
+    /* A safety net plans for a slow restart: the gang's slowest of k launches at its 95th
+     * percentile (the 0.95^(1/k) quantile of one launch). */
     const Unit *u0 = &w->units[0];
-    double restart = sim_dist_p95(&__cloud(w, pool)->provisioning) + (double)job->startup / USEC +
-                     __restore_seconds(w, u0, pool);
+    double q = pow(0.95, 1.0 / MAX(1u, job->gang));
+    double restart = sim_dist_quantile(&__cloud(w, pool)->provisioning, q) +
+                     (double)job->startup / USEC + __restore_seconds(w, u0, pool);
     return total + extra + restart;
 }
 
@@ -1657,6 +1747,15 @@ SimMarket
 sim_world_unit_last_market(const SimWorld *w, guint unit)
 {
     return w->units[unit].market;
+}
+
+guint
+sim_world_unit_spot_instances(const SimWorld *w, guint unit)
+{
+    const Unit *u = &w->units[unit];
+    if (u->market != SIM_MARKET_SPOT)
+        return 0;
+    return w->m->job.gang - MIN(u->n_on_demand, w->m->job.gang);
 }
 
 guint

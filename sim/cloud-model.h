@@ -47,9 +47,9 @@ typedef struct {
 
 /* A draw in microseconds, never negative. */
 SimTime sim_dist_draw(const SimDist *dist, SimRng *rng);
-/* The mean and the 95th percentile in seconds. */
+/* The mean, and the @q quantile (0 < q < 1), in seconds. */
 double sim_dist_mean(const SimDist *dist);
-double sim_dist_p95(const SimDist *dist);
+double sim_dist_quantile(const SimDist *dist, double q);
 
 /* ---- clouds -----------------------------------------------------------------------------------
  */
@@ -292,7 +292,8 @@ double sim_world_unit_remaining_seconds(const SimWorld *w, guint unit, guint poo
 SimTime sim_world_time_to_deadline(const SimWorld *w);
 /* The seconds it would take @unit to finish on @pool if it had to move there now, by choice
  * (a checkpoint to save its work first) or by a reclaim (redoing what is not saved), whichever
- * is worse; a slow restart (provisioning at its 95th percentile); and the rest of the work. */
+ * is worse; a slow restart (the slowest of the gang's launches at its 95th percentile); and the
+ * rest of the work. */
 double sim_world_unit_move_seconds(const SimWorld *w, guint unit, guint pool);
 /* Fraction of the job's work done (durable), 0..1. */
 double sim_world_progress(const SimWorld *w);
@@ -302,6 +303,8 @@ int sim_world_unit_last_pool(const SimWorld *w, guint unit);
 SimMarket sim_world_unit_last_market(const SimWorld *w, guint unit);
 /* The job's instances in @pool now (up or starting). */
 guint sim_world_pool_instances(const SimWorld *w, guint pool);
+/* The spot instances of a unit's gang (the gang less its on-demand members; 0 on demand). */
+guint sim_world_unit_spot_instances(const SimWorld *w, guint unit);
 /* The units of the job: 1 for training, the parallel trials or workers otherwise. */
 guint sim_world_n_units(const SimWorld *w);
 /* Interruptions per available hour of a pool's trace over the last @lookback (the hazard's

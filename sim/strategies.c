@@ -327,18 +327,37 @@ __periodic(const SimStrategy *s, SimWorld *w, guint unit)
 }
 
 /* Daly's first-order optimum for a checkpoint cost C and a mean time between failures M:
- * sqrt(2 C M) - C while C < M / 2, else M (Young's formula without the correction). */
+ * sqrt(2 C M) - C while C < M / 2, else M (Young's formula without the correction). The
+ * failures that count are those of the unit's spot instances (on-demand members are never
+ * reclaimed) that destroy work: with a checkpoint on notice that fits in the notice, only
+ * reclaims whose notice is missed or comes too late. When none can, the interval is the
+ * strategy's longest (checkpoint_max): periodic checkpoints then only guard against what the
+ * model does not know. */
 static SimTime
-__young_daly_for(const SimWorld *w, double rate_per_hour)
+__young_daly_for(const SimStrategy *s, SimWorld *w, guint unit, double rate_per_hour)
 {
-    const SimJob *job = &sim_world_model(w)->job;
+    const SimModel *m = sim_world_model(w);
+    const SimJob *job = &m->job;
     double c = job->write_gbps > 0 ? job->checkpoint_gb / job->write_gbps : 0;
-    double rate = rate_per_hour * job->gang; /* a gang fails when any of its instances does */
-    if (!(rate > 0) || c <= 0)
+    if (c <= 0)
         return 0;
+    double exposure = sim_world_unit_spot_instances(w, unit);
+    if (exposure == 0 && sim_world_unit_last_market(w, unit) == SIM_MARKET_SPOT)
+        exposure = job->gang; /* not placed yet: plan for an all-spot gang */
+    double harmful = 1;
+    if (s->emergency_checkpoint) {
+        int pool = sim_world_unit_last_pool(w, unit);
+        const SimCloud *cloud =
+            &m->clouds[sim_model_pool(m, pool >= 0 ? (guint)pool : s->pools[0])->cloud];
+        gboolean fits = (double)(cloud->notice_lead - cloud->notice_late) / USEC >= c;
+        harmful = fits ? cloud->notice_missed : 1;
+    }
+    double rate = rate_per_hour * exposure * harmful;
+    if (!(rate > 0))
+        return s->checkpoint_max;
     double mtbf = 3600.0 / rate;
     double tau = c < mtbf / 2 ? sqrt(2 * c * mtbf) - c : mtbf;
-    return (SimTime)llround(MAX(tau, 1.0) * USEC);
+    return MIN((SimTime)llround(MAX(tau, 1.0) * USEC), MAX(s->checkpoint_max, (SimTime)USEC));
 }
 
 static SimTime
@@ -358,7 +377,7 @@ __young_daly(const SimStrategy *s, SimWorld *w, guint unit)
         else
             rate = hours > 0 ? seen / hours : 0;
     }
-    return __young_daly_for(w, rate);
+    return __young_daly_for(s, w, unit, rate);
 }
 
 static SimTime
@@ -369,7 +388,7 @@ __adaptive(const SimStrategy *s, SimWorld *w, guint unit)
     int pool = sim_world_unit_last_pool(w, unit);
     double rate =
         sim_world_pool_recent_rate(w, pool >= 0 ? (guint)pool : s->pools[0], s->price_lookback);
-    SimTime tau = __young_daly_for(w, rate > 0 ? rate : 0);
+    SimTime tau = __young_daly_for(s, w, unit, rate > 0 ? rate : 0);
     if (tau == 0)
         tau = s->checkpoint_max;
     return CLAMP(tau, s->checkpoint_min, s->checkpoint_max);

@@ -302,6 +302,12 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                                   "expected only in a pool with a \"trace\": a hazard model has "
                                   "no capacity to scale");
         }
+        if (json_object_get(obj, "price_scale") != NULL) {
+            g_autofree char *fs = scenario__join(field, "price_scale");
+            return scenario__fail(ctx, fs,
+                                  "expected only in a pool with a \"trace\": a hazard model's "
+                                  "prices are \"spot_price\" and \"on_demand_price\" as given");
+        }
     } else {
         static const char *const tkeys[] = {"file", "format",    "convention",
                                             "pool", "time_unit", NULL};

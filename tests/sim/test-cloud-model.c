@@ -659,6 +659,73 @@ test_leaving_spot(void)
     }
 }
 
+static void
+test_gang_replaces_only_the_lost(void)
+{
+    /* A gang of 8 in one pool: a reclaim replaces the reclaimed instance and the others wait
+     * for it, so every reclaim costs one launch, not eight; a hybrid gang's on-demand members
+     * are never relaunched. */
+    g_autoptr(SimWorkspace) ws = sim_workspace_new();
+    g_autoptr(SimModel) m = __model(0.05, 20);
+    m->job.gang = 8;
+    g_autoptr(SimStrategy) s = __strategy("spot", "periodic", 20 * 60 * US, TRUE);
+    g_autoptr(SimStrategy) h = __strategy("hybrid", "periodic", 20 * 60 * US, TRUE);
+    h->on_demand_fraction = 0.25;
+    guint reclaims = 0;
+    for (guint64 rep = 0; rep < 50; rep++) {
+        SimReplicaResult r;
+        sim_model_run(ws, m, s, rep, &r);
+        __check_invariants(m, s, &r);
+        CU_ASSERT_EQUAL(r.launches, 8 + r.reclaims);
+        reclaims += r.reclaims;
+        sim_replica_result_clear(&r);
+        sim_model_run(ws, m, h, rep, &r);
+        __check_invariants(m, h, &r);
+        CU_ASSERT_EQUAL(r.launches, 8 + r.reclaims);
+        sim_replica_result_clear(&r);
+    }
+    CU_ASSERT(reclaims > 20);
+}
+
+static int
+__cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+test_distributions(void)
+{
+    /* Each kind: the lognormal's median and 95th percentile are its parameters; draws match the
+     * stated mean and quantiles within sampling error (100,000 draws). */
+    const SimDist dists[] = {{SIM_DIST_FIXED, 60, 0},
+                             {SIM_DIST_UNIFORM, 30, 90},
+                             {SIM_DIST_EXPONENTIAL, 60, 0},
+                             {SIM_DIST_LOGNORMAL, 90, 300}};
+    CU_ASSERT(fabs(sim_dist_quantile(&dists[3], 0.5) - 90) < 1e-9);
+    CU_ASSERT(fabs(sim_dist_quantile(&dists[3], 0.95) - 300) < 1e-6);
+    CU_ASSERT(fabs(sim_dist_quantile(&dists[2], 0.95) - 60 * 2.995732273553991) < 1e-9);
+    SimRng rng;
+    sim_rng_init(&rng, 5);
+    enum { N = 100000 };
+    static double v[N];
+    for (gsize k = 0; k < G_N_ELEMENTS(dists); k++) {
+        double sum = 0;
+        for (int i = 0; i < N; i++) {
+            v[i] = (double)sim_dist_draw(&dists[k], &rng) / US;
+            sum += v[i];
+        }
+        qsort(v, N, sizeof(double), __cmp_double);
+        double mean = sim_dist_mean(&dists[k]);
+        CU_ASSERT(fabs(sum / N - mean) < 0.01 * mean + 1e-6);
+        for (double q = 0.1; q < 0.99; q += 0.2) {
+            double want = sim_dist_quantile(&dists[k], q);
+            CU_ASSERT(fabs(v[(int)(q * N)] - want) < 0.02 * want + 1e-6);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -678,6 +745,8 @@ main(void)
     CU_add_test(s, "hybrid splits a single gang", test_hybrid_splits_a_gang);
     CU_add_test(s, "spread placement", test_spread_placement);
     CU_add_test(s, "leaving spot for on demand", test_leaving_spot);
+    CU_add_test(s, "a gang replaces only what was lost", test_gang_replaces_only_the_lost);
+    CU_add_test(s, "distributions", test_distributions);
     CU_add_test(s, "Young/Daly measured rate is stable", test_young_daly_measured_rate_is_stable);
     return test_run_all();
 }
