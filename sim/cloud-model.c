@@ -214,6 +214,7 @@ sim_model_free(SimModel *m)
         g_free((char *)m->job.step_times[i].instance_type);
     g_free(m->job.step_times);
     g_free(m->job.storage_region);
+    g_free(m->job.storage_zone);
     g_free(m);
 }
 
@@ -877,16 +878,26 @@ static void __on_recovered(SimEngine *e, gpointer data);
 static void __on_lease(SimEngine *e, gpointer data);
 
 /* Cost and time of moving a checkpoint between the storage and @pool, as the clouds price it. */
+double
+sim_model_egress_per_gb(const SimModel *m, guint pool)
+{
+    const SimPool *p = sim_model_pool(m, pool);
+    const SimJob *job = &m->job;
+    if (p->cloud != job->storage_cloud)
+        return m->egress.cloud;
+    if (job->storage_region != NULL && g_strcmp0(p->region, job->storage_region) != 0)
+        return m->egress.region;
+    /* Object storage is regional; a store that lives in one zone (a disk, a file system)
+     * charges for reads and writes from the others. */
+    if (job->storage_zone != NULL && g_strcmp0(p->zone, job->storage_zone) != 0)
+        return m->egress.zone;
+    return 0;
+}
+
 static double
 __egress_per_gb(const SimWorld *w, guint pool)
 {
-    const SimPool *p = __pool(w, pool);
-    const SimJob *job = &w->m->job;
-    if (p->cloud != job->storage_cloud)
-        return w->m->egress.cloud;
-    if (job->storage_region != NULL && g_strcmp0(p->region, job->storage_region) != 0)
-        return w->m->egress.region;
-    return 0;
+    return sim_model_egress_per_gb(w->m, pool);
 }
 
 static double

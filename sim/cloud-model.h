@@ -166,6 +166,7 @@ typedef struct {
                                   * as the tick model assumes): only the restart is paid */
     guint storage_cloud;         /* where checkpoints live */
     char *storage_region;
+    char *storage_zone;      /* NULL for regional (object) storage */
     double storage_gb_month; /* USD per GB-month of checkpoint storage */
     SimTime deadline;        /* 0: none */
     double epoch_steps;      /* training: steps per epoch, for cost per epoch; 0: none */
@@ -205,6 +206,11 @@ sim_model_pool(const SimModel *model, guint i)
 {
     return g_ptr_array_index(model->pools, i);
 }
+
+/* USD per GB to move a checkpoint between the job's checkpoint store and @pool: the cloud
+ * egress price across clouds, the region price across regions, the zone price across zones of a
+ * zonal store, else 0. */
+double sim_model_egress_per_gb(const SimModel *model, guint pool);
 
 /* ---- strategies --------------------------------------------------------------------------------
  */

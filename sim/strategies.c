@@ -285,11 +285,7 @@ __arbitrage(const SimStrategy *s, SimWorld *w, guint unit, SimMarket market)
         double hours = sim_world_unit_remaining_seconds(w, unit, p) / 3600.0 * job->gang;
         double price =
             market == SIM_MARKET_SPOT ? sim_world_pool_price(w, p) : pool->on_demand_price;
-        double egress = 0;
-        if (pool->cloud != job->storage_cloud)
-            egress = m->egress.cloud;
-        else if (job->storage_region != NULL && g_strcmp0(pool->region, job->storage_region) != 0)
-            egress = m->egress.region;
+        double egress = sim_model_egress_per_gb(m, p);
         double cost = hours * price + 2 * egress * job->checkpoint_gb;
         if (cost < best_cost) {
             best_cost = cost;

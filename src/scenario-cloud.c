@@ -613,12 +613,13 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
         job->storage_cloud = first->cloud;
         job->storage_region = g_strdup(first->region);
         if (st != NULL) {
-            static const char *const skeys[] = {"cloud", "region", "price", NULL};
-            const char *scloud = NULL, *sregion = NULL;
+            static const char *const skeys[] = {"cloud", "region", "zone", "price", NULL};
+            const char *scloud = NULL, *sregion = NULL, *szone = NULL;
             if (!scenario__object(ctx, st, "job.checkpoint.storage", "a storage location") ||
                 !scenario__check_keys(ctx, st, "job.checkpoint.storage", skeys) ||
                 !scenario__string(ctx, st, "job.checkpoint.storage", "cloud", FALSE, &scloud) ||
                 !scenario__string(ctx, st, "job.checkpoint.storage", "region", FALSE, &sregion) ||
+                !scenario__string(ctx, st, "job.checkpoint.storage", "zone", FALSE, &szone) ||
                 !scenario__gb_price(ctx, st, "job.checkpoint.storage", "price", TRUE,
                                     &job->storage_gb_month))
                 return FALSE;
@@ -629,6 +630,7 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
                 g_free(job->storage_region);
                 job->storage_region = g_strdup(sregion);
             }
+            job->storage_zone = g_strdup(szone);
         }
     }
     return TRUE;

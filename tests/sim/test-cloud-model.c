@@ -457,6 +457,21 @@ test_billing_and_egress(void)
     CU_ASSERT(fabs(r.cost_egress - r.checkpoints * 40 * e->egress.cloud) < 1e-9);
     CU_ASSERT(r.cost_storage > 0);
     sim_replica_result_clear(&r);
+
+    /* A zonal store (a disk) in another zone of the region: the zone price; in the same zone,
+     * nothing. */
+    g_autoptr(SimModel) z = __model(0, 2);
+    ((SimPool *)g_ptr_array_index(z->pools, 0))->zone = g_strdup("us-east-1b");
+    z->job.storage_zone = g_strdup("us-east-1a");
+    sim_model_run(ws, z, ck, 0, &r);
+    CU_ASSERT(r.checkpoints >= 3);
+    CU_ASSERT(fabs(r.cost_egress - r.checkpoints * 40 * z->egress.zone) < 1e-9);
+    sim_replica_result_clear(&r);
+    g_free(z->job.storage_zone);
+    z->job.storage_zone = g_strdup("us-east-1b");
+    sim_model_run(ws, z, ck, 0, &r);
+    CU_ASSERT(r.cost_egress == 0);
+    sim_replica_result_clear(&r);
 }
 
 static void
