@@ -138,6 +138,16 @@ sim_dist_mean(const SimDist *d)
 /* ---- clouds ------------------------------------------------------------------------------- */
 
 const char *
+sim_timeline_kind_name(SimTimelineKind kind)
+{
+    static const char *const names[SIM_TL_N_KINDS] = {
+        "up",        "launch-failed", "ready", "checkpoint", "checkpoint-done", "notice",
+        "rebalance", "reclaim",       "end",   "done",       "switch",
+    };
+    return kind < SIM_TL_N_KINDS ? names[kind] : "unknown";
+}
+
+const char *
 sim_cloud_name(SimCloudKind kind)
 {
     static const char *const names[SIM_N_CLOUDS] = {"aws", "gcp", "azure"};
@@ -330,6 +340,7 @@ struct Instance {
     SimTime reclaim_at; /* SIM_TIME_NEVER when it will not be reclaimed */
     SimEventId ev_up, ev_reclaim, ev_notice, ev_notice2, ev_rebalance;
     gboolean notice_missed; /* the cloud will not warn before this reclaim */
+    guint32 number;         /* in the order the replica asked for instances */
     Instance *next_free;
 };
 
@@ -400,6 +411,7 @@ typedef struct Lease {
 
 struct _SimWorkspace {
     SimEngine *engine;
+    gboolean record;
     Lease *free_leases;
     GPtrArray *lease_blocks; /* Lease[64] blocks, owned */
     gsize lease_block_used;
@@ -428,10 +440,11 @@ struct _SimWorld {
     /* Work not yet given to a unit. */
     guint trials_left;
     guint trials_done;
-    guint64 items_next;     /* inference: next fresh item */
-    GArray *returned;       /* inference: items whose lease expired, to be redone */
-    guint8 *item_state;     /* inference: 0 pending, 1 leased, 2 done (NULL when no items) */
-    double compute_hours;   /* instance-hours of work, lost or not */
+    guint64 items_next;   /* inference: next fresh item */
+    GArray *returned;     /* inference: items whose lease expired, to be redone */
+    guint8 *item_state;   /* inference: 0 pending, 1 leased, 2 done (NULL when no items) */
+    double compute_hours; /* instance-hours of work, lost or not */
+    guint32 instances_made;
     double spot_hours_seen; /* for the observed interruption rate */
     gboolean stopped;
 };
@@ -454,6 +467,17 @@ static inline SimTime
 __now(const SimWorld *w)
 {
     return sim_engine_now(w->engine);
+}
+
+static void
+__record(SimWorld *w, SimTimelineKind kind, guint unit, guint pool, guint32 instance,
+         SimMarket market)
+{
+    if (w->r->timeline == NULL)
+        return;
+    SimTimelineEvent e = {
+        (double)__now(w) / HOUR_US, (guint8)kind, (guint8)market, (guint16)unit, pool, instance};
+    g_array_append_val(w->r->timeline, e);
 }
 
 static inline SimTime
@@ -552,8 +576,7 @@ __hazard_factor(const SimWorld *w, const SimHazard *h, SimTime tau)
     return f;
 }
 
-/* ---- accounting -------------------------------------------------------------------------------
- */
+/* ---- accounting ------------------------------------------------------------------------------ */
 
 /* Books the instance time of @u since the last call to the bucket of its phase. Called before
  * any change of the unit's phase or of its instances that are up. */
@@ -622,6 +645,7 @@ __instance_new(SimWorld *w)
     }
     memset(i, 0, sizeof *i);
     i->w = w;
+    i->number = w->instances_made++;
     return i;
 }
 
@@ -645,6 +669,7 @@ __instance_end(Instance *i)
     __cancel(w, &i->ev_notice2);
     __cancel(w, &i->ev_rebalance);
     if (i->state == INST_UP) {
+        __record(w, SIM_TL_END, u->index, i->pool, i->number, i->market);
         __acct(u);
         const SimCloud *c = __cloud(w, i->pool);
         SimTime lived = now - i->up_at;
@@ -798,6 +823,7 @@ __on_up(SimEngine *e, gpointer data)
         if (!ok) {
             /* No capacity: the gang's request fails; try again after the backoff. */
             w->r->launch_failures++;
+            __record(w, SIM_TL_LAUNCH_FAILED, u->index, i->pool, i->number, i->market);
             __unit_interrupted(u, LOSS_LAUNCH_FAILED, NULL);
             return;
         }
@@ -808,6 +834,7 @@ __on_up(SimEngine *e, gpointer data)
     g_array_index(w->ws->pool_used, guint, i->pool)++;
     u->n_up++;
     w->r->launches++;
+    __record(w, SIM_TL_UP, u->index, i->pool, i->number, i->market);
     if (i->market == SIM_MARKET_SPOT)
         __schedule_reclaim(w, i);
     if (u->n_up == w->m->job.gang)
@@ -822,12 +849,13 @@ __on_notice(SimEngine *e, gpointer data)
     SimWorld *w = i->w;
     Unit *u = i->unit;
     gboolean duplicate = i->ev_notice == 0;
-    if (!duplicate)
-        i->ev_notice = 0;
-    else
+    if (duplicate) {
         i->ev_notice2 = 0;
-    if (!duplicate)
+    } else {
+        i->ev_notice = 0;
         w->r->notices++;
+        __record(w, SIM_TL_NOTICE, u->index, i->pool, i->number, i->market);
+    }
     /* An emergency checkpoint: only while working, and never a second one on top of a
      * checkpoint already being written (a duplicated notice finds it running). */
     if (w->s->emergency_checkpoint && u->phase == UNIT_WORKING && !u->checkpoint_writing &&
@@ -845,6 +873,7 @@ __on_rebalance(SimEngine *e, gpointer data)
     Unit *u = i->unit;
     i->ev_rebalance = 0;
     w->r->rebalances++;
+    __record(w, SIM_TL_REBALANCE, u->index, i->pool, i->number, i->market);
     if (w->s->move_on_rebalance && u->phase == UNIT_WORKING && !u->checkpoint_writing &&
         w->m->job.checkpoint_gb > 0 && w->m->job.kind != SIM_JOB_INFERENCE) {
         __unit_checkpoint(u, FALSE);
@@ -859,6 +888,7 @@ __on_reclaim(SimEngine *e, gpointer data)
     SimWorld *w = i->w;
     i->ev_reclaim = 0;
     w->r->reclaims++;
+    __record(w, SIM_TL_RECLAIM, i->unit->index, i->pool, i->number, i->market);
     if (i->notice_missed)
         w->r->notices_missed++;
     Unit *u = i->unit;
@@ -1077,6 +1107,7 @@ __unit_checkpoint(Unit *u, gboolean emergency)
     __progress(u);
     u->checkpoint_writing = TRUE;
     u->checkpoint_emergency = emergency;
+    __record(w, SIM_TL_CHECKPOINT, u->index, u->pool, 0, u->market);
     u->checkpoint_steps = u->done;
     u->checkpoint_blocking = !w->m->job.async_checkpoint;
     if (emergency)
@@ -1125,6 +1156,7 @@ __on_checkpoint_end(SimEngine *e, gpointer data)
         u->checkpoint_first = __now(w);
     u->has_checkpoint = TRUE;
     w->r->checkpoints++;
+    __record(w, SIM_TL_CHECKPOINT_DONE, u->index, u->pool, 0, u->market);
     if (u->checkpoint_emergency)
         w->r->emergency_finished++;
     if (u->checkpoint_blocking) {
@@ -1212,6 +1244,7 @@ __on_unit_ready(SimEngine *e, gpointer data)
     /* The unit resumes from its last durable state. */
     u->done = u->durable;
     __set_phase(u, UNIT_WORKING);
+    __record(w, SIM_TL_READY, u->index, u->pool, 0, u->market);
     u->since = __now(w);
     u->step_s = sim_job_step_seconds(&w->m->job, __pool(w, u->pool)->instance_type);
     if (w->m->job.kind == SIM_JOB_INFERENCE) {
@@ -1240,6 +1273,7 @@ __on_unit_done(SimEngine *e, gpointer data)
     __progress(u);
     u->done = u->total;
     u->durable = u->total;
+    __record(w, SIM_TL_DONE, u->index, u->pool, 0, u->market);
     if (u->recovering) {
         u->recovering = FALSE;
         double s = (double)(__now(w) - u->recover_from) / USEC;
@@ -1426,6 +1460,7 @@ __on_decide(SimEngine *e, gpointer data)
          * without checkpoints what is not saved is lost, as in a reclaim. A unit still starting
          * has nothing to lose. */
         w->r->switches++;
+        __record(w, SIM_TL_SWITCH, u->index, u->pool, 0, u->market);
         u->pinned_on_demand = TRUE;
         if (u->phase == UNIT_WORKING && w->m->job.checkpoint_gb > 0 &&
             w->m->job.kind != SIM_JOB_INFERENCE) {
@@ -1825,10 +1860,19 @@ sim_workspace_free(SimWorkspace *ws)
 }
 
 void
+sim_workspace_set_recording(SimWorkspace *ws, gboolean record)
+{
+    g_return_if_fail(ws != NULL);
+    ws->record = record;
+}
+
+void
 sim_replica_result_clear(SimReplicaResult *r)
 {
     if (r->recovery_seconds != NULL)
         g_array_unref(r->recovery_seconds);
+    if (r->timeline != NULL)
+        g_array_unref(r->timeline);
     memset(r, 0, sizeof *r);
 }
 
@@ -1849,6 +1893,8 @@ sim_model_run(SimWorkspace *ws, const SimModel *m, const SimStrategy *s, guint64
     memset(r, 0, sizeof *r);
     r->recovery_seconds = g_array_new(FALSE, FALSE, sizeof(double));
     r->completion_hours = NAN;
+    if (ws->record)
+        r->timeline = g_array_new(FALSE, FALSE, sizeof(SimTimelineEvent));
 
     const SimJob *job = &m->job;
     SimWorld world = {0}, *w = &world;
@@ -1873,6 +1919,7 @@ sim_model_run(SimWorkspace *ws, const SimModel *m, const SimStrategy *s, guint64
     w->t0 = m->start_min;
     if (m->start_max > m->start_min)
         w->t0 += (SimTime)sim_rng_below(&start, (guint64)(m->start_max - m->start_min) + 1);
+    r->start_hours = (double)w->t0 / HOUR_US;
 
     guint n_pools = m->pools->len;
     g_array_set_size(ws->pool_used, n_pools);

@@ -51,8 +51,7 @@ SimTime sim_dist_draw(const SimDist *dist, SimRng *rng);
 double sim_dist_mean(const SimDist *dist);
 double sim_dist_quantile(const SimDist *dist, double q);
 
-/* ---- clouds -----------------------------------------------------------------------------------
- */
+/* ---- clouds ---------------------------------------------------------------------------------- */
 
 typedef enum { SIM_CLOUD_AWS = 0, SIM_CLOUD_GCP, SIM_CLOUD_AZURE, SIM_N_CLOUDS } SimCloudKind;
 
@@ -85,8 +84,7 @@ typedef struct {
 
 void sim_egress_defaults(SimEgress *egress);
 
-/* ---- pools -------------------------------------------------------------------------------------
- */
+/* ---- pools ----------------------------------------------------------------------------------- */
 
 /* Every pool sells its instance type on two markets: spot (capacity and price from the pool's
  * trace or hazard model) and on demand (always available, at the on-demand price). */
@@ -132,8 +130,7 @@ typedef struct {
                              * sim_model_finish); the hazard's rate for hazard pools */
 } SimPool;
 
-/* ---- jobs --------------------------------------------------------------------------------------
- */
+/* ---- jobs ------------------------------------------------------------------------------------ */
 
 typedef enum {
     SIM_JOB_TRAINING = 0, /* one unit: steps of training on a gang */
@@ -175,8 +172,7 @@ typedef struct {
 /* The step (or item) time of @job on @instance_type, in seconds. */
 double sim_job_step_seconds(const SimJob *job, const char *instance_type);
 
-/* ---- the model ---------------------------------------------------------------------------------
- */
+/* ---- the model ------------------------------------------------------------------------------- */
 
 typedef struct {
     SimCloud clouds[SIM_N_CLOUDS];
@@ -212,8 +208,7 @@ sim_model_pool(const SimModel *model, guint i)
  * zonal store, else 0. */
 double sim_model_egress_per_gb(const SimModel *model, guint pool);
 
-/* ---- strategies --------------------------------------------------------------------------------
- */
+/* ---- strategies ------------------------------------------------------------------------------ */
 
 typedef struct _SimWorld SimWorld;
 typedef struct _SimStrategy SimStrategy;
@@ -319,8 +314,34 @@ double sim_world_pool_recent_rate(SimWorld *w, guint pool, SimTime lookback);
 /* The cheapest expected restart overhead, in seconds: provisioning + startup + restore. */
 double sim_world_restart_seconds(const SimWorld *w, guint pool);
 
-/* ---- results of one replica ---------------------------------------------------------------------
- */
+/* ---- results of one replica ------------------------------------------------------------- */
+
+/* What a recorded replica's timeline holds, event by event (for reports). */
+typedef enum {
+    SIM_TL_UP = 0,          /* an instance came up (billing starts) */
+    SIM_TL_LAUNCH_FAILED,   /* a launch found no capacity */
+    SIM_TL_READY,           /* a unit's gang started and restored: work begins */
+    SIM_TL_CHECKPOINT,      /* a checkpoint started */
+    SIM_TL_CHECKPOINT_DONE, /* ... and finished (work up to its start is safe) */
+    SIM_TL_NOTICE,          /* a termination notice arrived */
+    SIM_TL_REBALANCE,       /* a rebalance recommendation arrived */
+    SIM_TL_RECLAIM,         /* an instance was reclaimed */
+    SIM_TL_END,             /* an instance was released (by the job, or at the horizon) */
+    SIM_TL_DONE,            /* a unit finished a task */
+    SIM_TL_SWITCH,          /* a unit left spot for on demand */
+    SIM_TL_N_KINDS
+} SimTimelineKind;
+
+const char *sim_timeline_kind_name(SimTimelineKind kind);
+
+typedef struct {
+    double hours;  /* since the replica's start */
+    guint8 kind;   /* SimTimelineKind */
+    guint8 market; /* SimMarket of the instance (or unit) */
+    guint16 unit;
+    guint32 pool;
+    guint32 instance; /* a number per instance of the replica, from 0 (instance events) */
+} SimTimelineEvent;
 
 typedef struct {
     gboolean finished;
@@ -358,6 +379,8 @@ typedef struct {
     guint64 items_duplicated; /* inference: items processed twice (must stay 0) */
     guint64 items_lost;       /* inference: items never done nor pending (must stay 0) */
     guint64 events;           /* engine events fired */
+    double start_hours;       /* the replica's offset into the traces */
+    GArray *timeline;         /* SimTimelineEvent, when recording was asked for; else NULL */
 } SimReplicaResult;
 
 void sim_replica_result_clear(SimReplicaResult *r);
@@ -366,6 +389,8 @@ void sim_replica_result_clear(SimReplicaResult *r);
 typedef struct _SimWorkspace SimWorkspace;
 SimWorkspace *sim_workspace_new(void);
 void sim_workspace_free(SimWorkspace *ws);
+/* Whether the runs that follow record their timeline (off by default: it costs memory). */
+void sim_workspace_set_recording(SimWorkspace *ws, gboolean record);
 
 /**
  * sim_model_run:

@@ -96,8 +96,7 @@ static const SimMarketClass markets[] = {
     {"uniform-progress", __uniform_progress, __leave_spot},
 };
 
-/* ---- placements -------------------------------------------------------------------------------
- */
+/* ---- placements ------------------------------------------------------------------------------ */
 
 static gboolean
 __has_spot(SimWorld *w, guint pool)
@@ -305,8 +304,7 @@ static const SimPlacementClass placements[] = {
     {"arbitrage", __arbitrage},
 };
 
-/* ---- checkpoints ------------------------------------------------------------------------------
- */
+/* ---- checkpoints ----------------------------------------------------------------------------- */
 
 static SimTime
 __no_checkpoints(const SimStrategy *s, SimWorld *w, guint unit)
@@ -397,8 +395,7 @@ static const SimCheckpointClass checkpoints[] = {
     {"adaptive", __adaptive},
 };
 
-/* ---- lookup -------------------------------------------------------------------------------------
- */
+/* ---- lookup ---------------------------------------------------------------------------------- */
 
 #define LOOKUP(table, name)                                                                        \
     for (gsize i = 0; i < G_N_ELEMENTS(table); i++)                                                \

@@ -58,6 +58,7 @@ typedef struct {
 
 struct _SimTickRunner {
     SimEngine *engine;
+    GArray *record; /* guint8 per tick: the cluster that ran it, when asked for; borrowed */
     /* Offline optimum: every layer of states, kept for backtracking. */
     GArray *dp_states;   /* DpState */
     GArray *dp_layer_at; /* gsize: index of each layer's first state */
@@ -123,6 +124,7 @@ typedef struct {
     SimCluster cur;
     double w, r;
     SimTickResult *result;
+    GArray *record;
 } TickRun;
 
 static inline gboolean
@@ -264,6 +266,10 @@ __tick(SimEngine *engine, gpointer data)
 
     /* 9. */
     run->cur = req;
+    if (run->record != NULL) {
+        guint8 c = (guint8)req;
+        g_array_append_val(run->record, c);
+    }
     run->t++;
     sim_engine_schedule(engine, (gint64)run->t * run->gap_us, 0, __tick, run);
 }
@@ -284,11 +290,20 @@ __run_on_engine(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJ
         .gap_us = llround(trace->gap * 1e6),
         .cur = SIM_CLUSTER_NONE,
         .result = result,
+        .record = runner->record,
     };
     memset(result, 0, sizeof *result);
+    if (runner->record != NULL)
+        g_array_set_size(runner->record, 0);
     sim_engine_reset(runner->engine);
     sim_engine_schedule(runner->engine, 0, 0, __tick, &run);
     sim_engine_run(runner->engine, SIM_TIME_NEVER);
+}
+
+void
+sim_tick_runner_record(SimTickRunner *runner, GArray *clusters)
+{
+    runner->record = clusters;
 }
 
 /* ---- the offline optimum ------------------------------------------------------------------ */
@@ -615,6 +630,8 @@ sim_tick_run(SimTickRunner *runner, const SimTickTrace *trace, const SimTickJob 
 {
     g_return_if_fail(runner != NULL && trace != NULL && job != NULL && result != NULL);
     g_return_if_fail(trace->gap > 0 && policy < SIM_TICK_N_POLICIES);
+    if (runner->record != NULL)
+        g_array_set_size(runner->record, 0);
 
     if (policy != SIM_TICK_SPOT_ONLY && job->work + job->overhead > job->deadline) {
         memset(result, 0, sizeof *result);

@@ -85,6 +85,10 @@ typedef struct _SimTickRunner SimTickRunner;
 SimTickRunner *sim_tick_runner_new(void);
 void sim_tick_runner_free(SimTickRunner *runner);
 
+/* Makes the runs that follow fill @clusters (guint8, or NULL to stop) with the cluster that ran
+ * each tick from the start (a SimCluster per tick), for timelines. The array is borrowed. */
+void sim_tick_runner_record(SimTickRunner *runner, GArray *clusters);
+
 /**
  * sim_tick_run:
  * Runs @job from trace index @start under @policy and fills @result. Never fails: inputs are

@@ -22,9 +22,12 @@ __work(Shared *shared, RunProgressFunc progress, gpointer user_data)
         if ((guint)i >= res->n_replicas)
             break;
         sim_model_run(ws, sc->cloud, sc->baseline, (guint64)i, &res->baseline[i]);
+        /* Replica 0 of every strategy keeps its timeline, for reports. */
+        sim_workspace_set_recording(ws, i == 0);
         for (guint k = 0; k < res->n_strategies; k++)
             sim_model_run(ws, sc->cloud, res->strategies[k].strategy, (guint64)i,
                           &res->strategies[k].replicas[i]);
+        sim_workspace_set_recording(ws, FALSE);
         gint done = g_atomic_int_add(&shared->done, 1) + 1;
         if (progress != NULL && g_get_monotonic_time() - last_report > 200000) {
             progress((gsize)done, res->n_replicas, user_data);
@@ -217,6 +220,56 @@ __job_kind(SimJobKind kind)
     return kind == SIM_JOB_SWEEP ? "sweep" : kind == SIM_JOB_INFERENCE ? "inference" : "training";
 }
 
+/* Replica 0's events: [hours, kind, unit, instance, pool, market]. */
+static json_t *
+__timeline_json(const SimModel *m, const SimReplicaResult *r)
+{
+    json_t *events = json_array();
+    for (guint k = 0; r->timeline != NULL && k < r->timeline->len; k++) {
+        const SimTimelineEvent *e = &g_array_index(r->timeline, SimTimelineEvent, k);
+        json_array_append_new(events,
+                              json_pack("[o, s, i, i, s, s]", NUM(e->hours),
+                                        sim_timeline_kind_name((SimTimelineKind)e->kind), e->unit,
+                                        (int)e->instance, sim_model_pool(m, e->pool)->name,
+                                        e->market == SIM_MARKET_ON_DEMAND ? "on-demand" : "spot"));
+    }
+    return json_pack("{s:i, s:o, s:o, s:o}", "replica", 0, "start_hours", NUM(r->start_hours),
+                     "end_hours", NUM(r->finished ? r->completion_hours : m->horizon / 3.6e9),
+                     "events", events);
+}
+
+/* A pool's capacity and price over [from, to) hours of trace time, as [hours since from, value]
+ * change points, for the timeline chart. */
+static json_t *
+__series_json(const SimModel *m, guint pool, double from, double to)
+{
+    const SimPool *p = sim_model_pool(m, pool);
+    json_t *o = json_pack("{s:s}", "pool", p->name);
+    const SimSteps *steps[2] = {&p->capacity, &p->price};
+    const char *keys[2] = {"capacity", "price"};
+    for (int k = 0; k < 2; k++) {
+        const SimSteps *st = steps[k];
+        json_t *points = json_array();
+        if (st->n == 0) {
+            if (k == 1)
+                json_array_append_new(points, json_pack("[f, o]", 0.0, NUM(p->constant_price)));
+            json_object_set_new(o, keys[k], points);
+            continue;
+        }
+        for (gsize i = 0; i < st->n; i++) {
+            double h = (double)st->time[i] / 3.6e9;
+            double next = i + 1 < st->n ? (double)st->time[i + 1] / 3.6e9 : (double)INFINITY;
+            if (next <= from || h >= to)
+                continue;
+            json_array_append_new(points,
+                                  json_pack("[o, o]", NUM(MAX(h, from) - from), NUM(st->value[i])));
+        }
+        json_object_set_new(o, keys[k], points);
+    }
+    json_object_set_new(o, "on_demand_price", NUM(p->on_demand_price));
+    return o;
+}
+
 json_t *
 cloud_results_to_json(const CloudResults *res)
 {
@@ -280,10 +333,28 @@ cloud_results_to_json(const CloudResults *res)
         json_t *runs = json_array();
         for (guint i = 0; i < res->n_replicas; i++)
             json_array_append_new(runs, __replica_json(i, &s->replicas[i], &res->baseline[i]));
-        json_array_append_new(strategies, json_pack("{s:s, s:o, s:o}", "name", s->strategy->name,
-                                                    "summary", summary, "runs", runs));
+        json_array_append_new(strategies,
+                              json_pack("{s:s, s:o, s:o, s:o}", "name", s->strategy->name,
+                                        "summary", summary, "timeline",
+                                        __timeline_json(m, &s->replicas[0]), "runs", runs));
     }
     json_object_set_new(root, "policies", strategies);
+    /* Capacity and price of the pools the recorded replicas used, over their span. */
+    if (res->n_replicas > 0 && res->n_strategies > 0) {
+        double from = res->strategies[0].replicas[0].start_hours, to = from;
+        g_autofree gboolean *used = g_new0(gboolean, m->pools->len);
+        for (guint k = 0; k < res->n_strategies; k++) {
+            const SimReplicaResult *r = &res->strategies[k].replicas[0];
+            to = MAX(to, from + (r->finished ? r->completion_hours : m->horizon / 3.6e9));
+            for (guint e = 0; r->timeline != NULL && e < r->timeline->len; e++)
+                used[g_array_index(r->timeline, SimTimelineEvent, e).pool] = TRUE;
+        }
+        json_t *series = json_array();
+        for (guint p = 0; p < m->pools->len; p++)
+            if (used[p])
+                json_array_append_new(series, __series_json(m, p, from, to));
+        json_object_set_new(root, "timeline_series", series);
+    }
     return root;
 }
 

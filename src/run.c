@@ -120,6 +120,20 @@ run_scenario(const Scenario *scenario, guint threads, RunProgressFunc progress, 
     if (progress != NULL)
         progress(res->windows->len, res->windows->len, user_data);
     __summarise(res);
+
+    /* The first window once more under each policy, tick by tick, for the timeline. */
+    if (res->windows->len > 0) {
+        g_autoptr(SimTickRunner) runner = sim_tick_runner_new();
+        const RunWindow *rw = &g_array_index(res->windows, RunWindow, 0);
+        for (guint k = 0; k < scenario->n_policies; k++) {
+            SimTickPolicy p = scenario->policies[k];
+            SimTickResult r;
+            res->timeline[p] = g_array_new(FALSE, FALSE, 1);
+            sim_tick_runner_record(runner, res->timeline[p]);
+            sim_tick_run(runner, &rw->pool->tick, &scenario->job, rw->window->start, p, &r);
+        }
+        sim_tick_runner_record(runner, NULL);
+    }
     return res;
 }
 
@@ -129,6 +143,9 @@ run_results_free(RunResults *results)
     if (results == NULL)
         return;
     g_array_unref(results->windows);
+    for (guint p = 0; p < SIM_TICK_N_POLICIES; p++)
+        if (results->timeline[p] != NULL)
+            g_array_unref(results->timeline[p]);
     g_free(results);
 }
 
@@ -166,6 +183,91 @@ __result_json(const RunWindow *rw, const SimTickResult *r)
         run_json_number(r->spot_hours), "on_demand_hours", run_json_number(r->od_hours),
         "preemptions", (json_int_t)r->preemptions, "launches", (json_int_t)r->launches);
     return o;
+}
+
+static void
+__tl_event(json_t *events, double hours, const char *kind, int instance, const char *pool,
+           SimCluster market)
+{
+    json_array_append_new(events,
+                          json_pack("[o, s, i, i, s, s]", run_json_number(hours), kind, 0, instance,
+                                    pool, market == SIM_CLUSTER_SPOT ? "spot" : "on-demand"));
+}
+
+/* The first window's run under one policy as timeline events, in the form the continuous
+ * model writes (docs/results.md): launches, reclaims, releases and the end of the work. */
+static json_t *
+__timeline_json(const RunResults *res, SimTickPolicy policy)
+{
+    const RunWindow *rw = &g_array_index(res->windows, RunWindow, 0);
+    const SimTickTrace *tr = &rw->pool->tick;
+    const GArray *ticks = res->timeline[policy];
+    const SimTickResult *r = &rw->by_policy[policy];
+    const char *pool = rw->pool->pool->name;
+    const double gap_h = tr->gap / 3600.0, overhead_h = res->scenario->job.overhead / 3600.0;
+    json_t *events = json_array();
+    int instance = -1;
+    SimCluster prev = SIM_CLUSTER_NONE;
+    double end_hours = r->finished ? r->finish_hours : (double)ticks->len * gap_h;
+    for (guint t = 0; t <= ticks->len; t++) {
+        SimCluster c =
+            t < ticks->len ? (SimCluster)g_array_index(ticks, guint8, t) : SIM_CLUSTER_NONE;
+        double h = t * gap_h;
+        if (c == prev && t < ticks->len)
+            continue;
+        if (prev != SIM_CLUSTER_NONE) {
+            gsize idx = rw->window->start + t;
+            gboolean reclaimed =
+                prev == SIM_CLUSTER_SPOT && t < ticks->len && !(idx < tr->n && tr->avail[idx]);
+            if (t == ticks->len && r->finished)
+                __tl_event(events, h, "done", instance, pool, prev);
+            __tl_event(events, h, reclaimed ? "reclaim" : "end", instance, pool, prev);
+        }
+        if (c != SIM_CLUSTER_NONE) {
+            instance++;
+            __tl_event(events, h, "up", instance, pool, c);
+            /* Ready once the restart overhead has passed, if the cluster lasts that long. */
+            guint ready = t + (guint)ceil(overhead_h / gap_h - 1e-9), u = t;
+            while (u < ready && u < ticks->len && g_array_index(ticks, guint8, u) == (guint8)c)
+                u++;
+            if (u == ready && ready < ticks->len)
+                __tl_event(events, h + overhead_h, "ready", instance, pool, c);
+        }
+        prev = c;
+    }
+    return json_pack("{s:i, s:s, s:o, s:o, s:o}", "replica", 0, "pool", pool, "start_hours",
+                     run_json_number(rw->window->start_hours), "end_hours",
+                     run_json_number(end_hours), "events", events);
+}
+
+/* The first window's pool over the recorded span, as change points [hours since the window's
+ * start, value]: capacity (the gang threshold when available, else 0) and price. */
+static json_t *
+__series_json(const RunResults *res)
+{
+    const RunWindow *rw = &g_array_index(res->windows, RunWindow, 0);
+    const SimTickTrace *tr = &rw->pool->tick;
+    gsize span = 0;
+    for (guint p = 0; p < SIM_TICK_N_POLICIES; p++)
+        if (res->timeline[p] != NULL)
+            span = MAX(span, res->timeline[p]->len);
+    json_t *capacity = json_array(), *price = json_array();
+    double last_cap = NAN, last_price = NAN;
+    for (gsize t = 0; t <= span && rw->window->start + t < tr->n; t++) {
+        gsize idx = rw->window->start + t;
+        double cap = tr->avail[idx] ? rw->pool->threshold : 0, pr = tr->price[idx];
+        double h = (double)t * tr->gap / 3600.0;
+        if (cap != last_cap)
+            json_array_append_new(capacity,
+                                  json_pack("[o, o]", run_json_number(h), run_json_number(cap)));
+        if (pr != last_price)
+            json_array_append_new(price,
+                                  json_pack("[o, o]", run_json_number(h), run_json_number(pr)));
+        last_cap = cap;
+        last_price = pr;
+    }
+    return json_pack("[{s:s, s:o, s:o, s:o}]", "pool", rw->pool->pool->name, "capacity", capacity,
+                     "price", price, "on_demand_price", run_json_number(tr->od_price));
 }
 
 json_t *
@@ -225,11 +327,16 @@ run_results_to_json(const RunResults *res)
             const RunWindow *rw = &g_array_index(res->windows, RunWindow, i);
             json_array_append_new(runs, __result_json(rw, &rw->by_policy[s->policy]));
         }
-        json_array_append_new(policies,
-                              json_pack("{s:s, s:o, s:o}", "name", sim_tick_policy_name(s->policy),
-                                        "summary", summary, "runs", runs));
+        json_t *o =
+            json_pack("{s:s, s:o}", "name", sim_tick_policy_name(s->policy), "summary", summary);
+        if (res->timeline[s->policy] != NULL)
+            json_object_set_new(o, "timeline", __timeline_json(res, s->policy));
+        json_object_set_new(o, "runs", runs);
+        json_array_append_new(policies, o);
     }
     json_object_set_new(root, "policies", policies);
+    if (res->windows->len > 0)
+        json_object_set_new(root, "timeline_series", __series_json(res));
     return root;
 }
 

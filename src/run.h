@@ -42,6 +42,9 @@ typedef struct {
     GArray *windows;          /* RunWindow, pool by pool, windows in scenario order */
     RunPolicySummary policies[SIM_TICK_N_POLICIES]; /* in the scenario's policy order */
     guint n_policies;
+    /* The first window's run under each policy, tick by tick (guint8 SimCluster), for the
+     * timeline of reports; by policy, NULL for policies not run. */
+    GArray *timeline[SIM_TICK_N_POLICIES];
 } RunResults;
 
 /* Called from the calling thread now and then with the windows done so far. */

@@ -169,8 +169,7 @@ __cloud_index(Ctx *ctx, const char *field, const char *name, guint *out)
     return scenario__fail(ctx, field, "expected \"aws\", \"gcp\" or \"azure\", got \"%s\"", name);
 }
 
-/* ---- pools ------------------------------------------------------------------------------------
- */
+/* ---- pools ----------------------------------------------------------------------------------- */
 
 /* Published interruption rates per instance-hour (shared/design/seed-facts.md). */
 static gboolean
@@ -430,8 +429,7 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
     return TRUE;
 }
 
-/* ---- the job ----------------------------------------------------------------------------------
- */
+/* ---- the job --------------------------------------------------------------------------------- */
 
 static gboolean
 __step_times(Ctx *ctx, const SimModel *m, json_t *obj, const char *field, const char *key,
@@ -636,8 +634,7 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
     return TRUE;
 }
 
-/* ---- strategies -------------------------------------------------------------------------------
- */
+/* ---- strategies ------------------------------------------------------------------------------ */
 
 typedef struct {
     const char *name;
@@ -861,8 +858,7 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
     return TRUE;
 }
 
-/* ---- the scenario ------------------------------------------------------------------------------
- */
+/* ---- the scenario ---------------------------------------------------------------------------- */
 
 static gboolean __load_cloud(Ctx *ctx, Scenario *sc, json_t *root);
 

@@ -741,6 +741,43 @@ test_distributions(void)
     }
 }
 
+static void
+test_timeline_matches_counts(void)
+{
+    /* A recorded replica's events agree with its counters: one reclaim event per reclaim, one
+     * notice per notice, a finished checkpoint per checkpoint; times are ordered within the
+     * replica. Recording changes no result. */
+    g_autoptr(SimWorkspace) ws = sim_workspace_new();
+    g_autoptr(SimModel) m = __model(0.3, 20);
+    g_autoptr(SimStrategy) s = __strategy("spot", "periodic", 30 * 60 * US, TRUE);
+    for (guint64 rep = 0; rep < 10; rep++) {
+        SimReplicaResult plain, rec;
+        sim_workspace_set_recording(ws, FALSE);
+        sim_model_run(ws, m, s, rep, &plain);
+        CU_ASSERT_PTR_NULL(plain.timeline);
+        sim_workspace_set_recording(ws, TRUE);
+        sim_model_run(ws, m, s, rep, &rec);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(rec.timeline);
+        CU_ASSERT_DOUBLE_EQUAL(plain.cost, rec.cost, 0);
+        CU_ASSERT_EQUAL(plain.reclaims, rec.reclaims);
+        guint counts[SIM_TL_N_KINDS] = {0};
+        double last = 0;
+        for (guint k = 0; k < rec.timeline->len; k++) {
+            const SimTimelineEvent *e = &g_array_index(rec.timeline, SimTimelineEvent, k);
+            CU_ASSERT(e->kind < SIM_TL_N_KINDS);
+            CU_ASSERT(e->hours >= last - 1e-9);
+            last = e->hours;
+            counts[e->kind]++;
+        }
+        CU_ASSERT_EQUAL(counts[SIM_TL_RECLAIM], rec.reclaims);
+        CU_ASSERT_EQUAL(counts[SIM_TL_NOTICE], rec.notices);
+        CU_ASSERT(counts[SIM_TL_UP] >= 1);
+        CU_ASSERT_EQUAL(counts[SIM_TL_DONE] > 0, rec.finished);
+        sim_replica_result_clear(&plain);
+        sim_replica_result_clear(&rec);
+    }
+}
+
 int
 main(void)
 {
@@ -763,5 +800,6 @@ main(void)
     CU_add_test(s, "a gang replaces only what was lost", test_gang_replaces_only_the_lost);
     CU_add_test(s, "distributions", test_distributions);
     CU_add_test(s, "Young/Daly measured rate is stable", test_young_daly_measured_rate_is_stable);
+    CU_add_test(s, "a recorded timeline agrees with the counts", test_timeline_matches_counts);
     return test_run_all();
 }

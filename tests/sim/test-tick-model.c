@@ -311,6 +311,33 @@ test_start_index_and_names(void)
     CU_ASSERT_FALSE(sim_tick_policy_from_name("cheapest", &x));
 }
 
+static void
+test_record(void)
+{
+    /* Greedy on 110111: spot ticks 0-1, lost at 2, back at 3 (the cluster of each tick is
+     * recorded); the record follows the last run and is empty after an infeasible one. */
+    Fixture f;
+    __fixture(&f, "1101111111", 1, 3);
+    g_autoptr(SimTickRunner) runner = sim_tick_runner_new();
+    g_autoptr(GArray) ticks = g_array_new(FALSE, FALSE, 1);
+    sim_tick_runner_record(runner, ticks);
+    SimTickJob job = {4 * H, 10 * H, 0};
+    SimTickResult r;
+    sim_tick_run(runner, &f.tr, &job, 0, SIM_TICK_GREEDY, &r);
+    CU_ASSERT_DOUBLE_EQUAL(r.finish_hours, 5, 1e-12);
+    CU_ASSERT_EQUAL_FATAL(ticks->len, 5);
+    const guint8 want[] = {SIM_CLUSTER_SPOT, SIM_CLUSTER_SPOT, SIM_CLUSTER_NONE, SIM_CLUSTER_SPOT,
+                           SIM_CLUSTER_SPOT};
+    CU_ASSERT_EQUAL(memcmp(ticks->data, want, sizeof want), 0);
+    sim_tick_run(runner, &f.tr, &job, 0, SIM_TICK_ON_DEMAND, &r);
+    CU_ASSERT_EQUAL(ticks->len, 4);
+    job.work = 20 * H;
+    sim_tick_run(runner, &f.tr, &job, 0, SIM_TICK_ON_DEMAND, &r);
+    CU_ASSERT_TRUE(r.infeasible);
+    CU_ASSERT_EQUAL(ticks->len, 0);
+    sim_tick_runner_record(runner, NULL);
+}
+
 int
 main(void)
 {
@@ -328,5 +355,6 @@ main(void)
     CU_add_test(s, "the optimum bounds the online policies", test_offline_optimum_bounds_random);
     CU_add_test(s, "runner reuse is deterministic", test_runner_reuse_is_deterministic);
     CU_add_test(s, "start index and policy names", test_start_index_and_names);
+    CU_add_test(s, "recording the cluster of each tick", test_record);
     return test_run_all();
 }
