@@ -1817,6 +1817,12 @@ sim_world_unit_last_pool(const SimWorld *w, guint unit)
 }
 
 double
+sim_world_write_seconds(const SimWorld *w, guint pool)
+{
+    return __write_seconds(w, pool);
+}
+
+double
 sim_world_restart_seconds(const SimWorld *w, guint pool)
 {
     const Unit *u = &w->units[0];

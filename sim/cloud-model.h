@@ -311,6 +311,8 @@ guint sim_world_n_units(const SimWorld *w);
 /* Interruptions per available hour of a pool's trace over the last @lookback (the hazard's
  * current rate for hazard pools): the current risk. */
 double sim_world_pool_recent_rate(SimWorld *w, guint pool, SimTime lookback);
+/* The time to write a checkpoint from @pool to the job's store, transfer included, in seconds. */
+double sim_world_write_seconds(const SimWorld *w, guint pool);
 /* The cheapest expected restart overhead, in seconds: provisioning + startup + restore. */
 double sim_world_restart_seconds(const SimWorld *w, guint pool);
 

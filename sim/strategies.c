@@ -332,7 +332,11 @@ __young_daly_for(const SimStrategy *s, SimWorld *w, guint unit, double rate_per_
 {
     const SimModel *m = sim_world_model(w);
     const SimJob *job = &m->job;
-    double c = job->write_gbps > 0 ? job->checkpoint_gb / job->write_gbps : 0;
+    /* The write as the unit's pool sees it: a store in another region or zone adds the
+     * transfer, both to the cost of a checkpoint and to whether one fits in a notice. */
+    int last = sim_world_unit_last_pool(w, unit);
+    guint pool = last >= 0 ? (guint)last : s->pools[0];
+    double c = sim_world_write_seconds(w, pool);
     if (c <= 0)
         return 0;
     double exposure = sim_world_unit_spot_instances(w, unit);
@@ -340,9 +344,7 @@ __young_daly_for(const SimStrategy *s, SimWorld *w, guint unit, double rate_per_
         exposure = job->gang; /* not placed yet: plan for an all-spot gang */
     double harmful = 1;
     if (s->emergency_checkpoint) {
-        int pool = sim_world_unit_last_pool(w, unit);
-        const SimCloud *cloud =
-            &m->clouds[sim_model_pool(m, pool >= 0 ? (guint)pool : s->pools[0])->cloud];
+        const SimCloud *cloud = &m->clouds[sim_model_pool(m, pool)->cloud];
         gboolean fits = (double)(cloud->notice_lead - cloud->notice_late) / USEC >= c;
         harmful = fits ? cloud->notice_missed : 1;
     }

@@ -778,6 +778,36 @@ test_timeline_matches_counts(void)
     }
 }
 
+static void
+test_young_daly_counts_the_transfer(void)
+{
+    /* A 40 GB checkpoint written at 1 GB/s takes 40 s: it fits in AWS's 2-minute notice, so
+     * Young/Daly with a checkpoint on notice sees no harmful reclaims and checkpoints rarely.
+     * With the store in another region behind a 0.25 GB/s link the write takes 200 s, which no
+     * notice can hold: every reclaim destroys work again, and Young/Daly checkpoints often. */
+    g_autoptr(SimModel) local = __model(0.3, 20);
+    g_autoptr(SimModel) remote = __model(0.3, 20);
+    g_free(remote->job.storage_region);
+    remote->job.storage_region = g_strdup("us-west-2");
+    remote->egress.bandwidth_gbps = 0.25;
+    sim_model_finish(remote);
+    g_autoptr(SimStrategy) s = __strategy("spot", "young-daly", 0, TRUE);
+    g_autoptr(SimWorkspace) ws = sim_workspace_new();
+    guint64 near = 0, far = 0, far_saved = 0;
+    for (guint64 rep = 0; rep < 20; rep++) {
+        SimReplicaResult a, b;
+        sim_model_run(ws, local, s, rep, &a);
+        sim_model_run(ws, remote, s, rep, &b);
+        near += a.checkpoints;
+        far += b.checkpoints;
+        far_saved += b.emergency_finished;
+        sim_replica_result_clear(&a);
+        sim_replica_result_clear(&b);
+    }
+    CU_ASSERT(far > 3 * near);
+    CU_ASSERT_EQUAL(far_saved, 0);
+}
+
 int
 main(void)
 {
@@ -801,5 +831,7 @@ main(void)
     CU_add_test(s, "distributions", test_distributions);
     CU_add_test(s, "Young/Daly measured rate is stable", test_young_daly_measured_rate_is_stable);
     CU_add_test(s, "a recorded timeline agrees with the counts", test_timeline_matches_counts);
+    CU_add_test(s, "Young/Daly counts the transfer to a remote store",
+                test_young_daly_counts_the_transfer);
     return test_run_all();
 }
