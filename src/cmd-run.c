@@ -1,5 +1,6 @@
 /* spotlab run: simulate a scenario. */
 #include "commands.h"
+#include "expect.h"
 #include "run-cloud.h"
 #include "run.h"
 
@@ -74,13 +75,16 @@ cmd_run(int argc, char **argv)
 {
     g_autofree char *output = NULL;
     int threads = 0;
-    gboolean quiet = FALSE;
+    gboolean quiet = FALSE, no_gate = FALSE;
     GOptionEntry entries[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
          "Write the full results as JSON to FILE (written atomically)", "FILE"},
         {"threads", 't', 0, G_OPTION_ARG_INT, &threads,
          "Worker threads (default: one per processor; results do not depend on it)", "N"},
-        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print no table and no progress", NULL},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
+         "Print no table and no progress; print failed expectations on stderr", NULL},
+        {"no-gate", 0, 0, G_OPTION_ARG_NONE, &no_gate,
+         "Measure the expectations but exit 0 when some fail (for baselines)", NULL},
         {NULL},
     };
     if (!cmd_parse_options("run", "SCENARIO", "Simulate SCENARIO and compare its policies.",
@@ -109,32 +113,44 @@ cmd_run(int argc, char **argv)
     }
     gint64 started = g_get_monotonic_time();
     gboolean show_progress = !quiet && isatty(STDERR_FILENO);
+    g_autoptr(CloudResults) cloud = NULL;
+    g_autoptr(RunResults) tick = NULL;
+    json_t *doc;
+    g_autofree char *table = NULL;
     if (scenario->model == SCENARIO_MODEL_CONTINUOUS) {
-        g_autoptr(CloudResults) cloud =
-            cloud_run(scenario, (guint)threads, show_progress ? __progress : NULL, &started);
-        if (output != NULL && !cloud_results_write(cloud, output, &error)) {
-            fprintf(stderr, "spotlab: %s\n", error->message);
-            return SPOTLAB_EXIT_USAGE;
-        }
-        if (!quiet) {
-            g_autofree char *table = cloud_results_table(cloud);
-            fputs(table, stdout);
-            if (output != NULL)
-                printf("results: %s\n", output);
-        }
-        return SPOTLAB_EXIT_OK;
+        cloud = cloud_run(scenario, (guint)threads, show_progress ? __progress : NULL, &started);
+        doc = cloud_results_to_json(cloud);
+        table = cloud_results_table(cloud);
+    } else {
+        tick = run_scenario(scenario, (guint)threads, show_progress ? __progress : NULL, &started);
+        doc = run_results_to_json(tick);
+        table = run_results_table(tick);
     }
-    g_autoptr(RunResults) results =
-        run_scenario(scenario, (guint)threads, show_progress ? __progress : NULL, &started);
-    if (output != NULL && !run_results_write(results, output, &error)) {
+    /* The expectations are measured on the results document itself, so that what the file says
+     * and what the gate decided cannot differ. */
+    json_t *verdicts = expect_evaluate(scenario, doc);
+    gsize failed = expect_failures(verdicts);
+    if (json_array_size(verdicts) > 0)
+        json_object_set(doc, "expectations", verdicts);
+    gboolean written = output == NULL || run_json_write(doc, output, &error);
+    json_decref(doc);
+    if (!written) {
+        json_decref(verdicts);
         fprintf(stderr, "spotlab: %s\n", error->message);
         return SPOTLAB_EXIT_USAGE;
     }
+    g_autofree char *verdict_lines = expect_table(verdicts, quiet);
+    json_decref(verdicts);
     if (!quiet) {
-        g_autofree char *table = run_results_table(results);
         fputs(table, stdout);
+        if (*verdict_lines != '\0')
+            printf("\n%s", verdict_lines);
         if (output != NULL)
             printf("results: %s\n", output);
+    } else if (failed > 0) {
+        fputs(verdict_lines, stderr);
     }
+    if (failed > 0 && !no_gate)
+        return SPOTLAB_EXIT_GATE;
     return SPOTLAB_EXIT_OK;
 }

@@ -14,6 +14,9 @@ enum {
 
 int cmd_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Parses @argv with @entries for "spotlab @command"; prints the error and returns FALSE on bad
  * usage. */

@@ -11,7 +11,10 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"run", cmd_run, "simulate a scenario and report what each policy cost"},
+    {"run", cmd_run, "simulate a scenario, report what each policy cost, check its expectations"},
+    {"validate", cmd_validate, "check scenario files without running them"},
+    {"compare", cmd_compare, "compare two results files and fail on a significant regression"},
+    {"report", cmd_report, "render results as HTML, Markdown, JUnit XML, CSV or merged JSON"},
     {"trace", cmd_trace, "inspect, convert and make traces (info, convert, synth, formats)"},
 };
 
@@ -22,18 +25,22 @@ __usage(FILE *out)
                  "Replays spot and preemptible capacity traces against a job and its policies.\n\n"
                  "Commands:\n");
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nOptions:\n"
-                 "  -h, --help     show this help\n"
-                 "  --version      print the version\n\n"
-                 "Run 'spotlab COMMAND --help' for a command's options.\n"
-                 "Exit status: 0 success, 1 an expectation failed, 2 bad input or usage.\n");
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(
+        out,
+        "\nOptions:\n"
+        "  -h, --help     show this help\n"
+        "  --version      print the version\n\n"
+        "Run 'spotlab COMMAND --help' for a command's options.\n"
+        "Exit status: 0 success, 1 an expectation or a comparison failed, 2 bad input or usage.\n");
 }
 
 int
 main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
+    /* Numbers are written the same everywhere: "3.06", never "3,06", in tables and files. */
+    setlocale(LC_NUMERIC, "C");
     if (argc < 2) {
         __usage(stderr);
         return SPOTLAB_EXIT_USAGE;

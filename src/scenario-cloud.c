@@ -663,27 +663,22 @@ static const Preset presets[] = {
      "keep up with the uniform progress line"},
 };
 
+/* Whether the value at @field comes from a sweep (see Ctx.moved_from). */
 static gboolean
-__strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
+__swept(const Ctx *ctx, const char *field)
 {
-    static const char *const keys[] = {"name",
-                                       "preset",
-                                       "market",
-                                       "placement",
-                                       "pools",
-                                       "checkpoint",
-                                       "on_notice",
-                                       "on_rebalance",
-                                       "on_demand_fraction",
-                                       "decision_interval",
-                                       "retry",
-                                       "lookback",
-                                       "assumed_rate",
-                                       NULL};
-    g_autofree char *field = g_strdup_printf("strategies[%zu]", i);
-    if (!scenario__object(ctx, obj, field, "a strategy") ||
-        !scenario__check_keys(ctx, obj, field, keys))
-        return FALSE;
+    for (guint k = 0; k < ctx->n_moved; k++)
+        if (strcmp(ctx->moved_from[k], field) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+/* Reads the strategy in @obj at @field into @out: the file's own, or a variant of a swept one
+ * with the sweep's values in place. Its keys are checked by the caller. The strategy is named
+ * after its "name" or preset. Returns: FALSE with the context's error set. */
+static gboolean
+__strategy_read(Ctx *ctx, const SimModel *m, json_t *obj, const char *field, SimStrategy **out)
+{
     const char *name = NULL, *preset_name = NULL, *market = NULL, *placement = NULL,
                *on_notice = NULL, *on_rebalance = NULL;
     if (!scenario__string(ctx, obj, field, "name", FALSE, &name) ||
@@ -710,14 +705,7 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
         name = preset_name;
     if (name == NULL)
         return scenario__fail(ctx, field, "expected a \"name\" or a \"preset\"");
-    for (guint k = 0; k < sc->strategies->len; k++) {
-        if (strcmp(((SimStrategy *)sc->strategies->pdata[k])->name, name) == 0) {
-            g_autofree char *f = scenario__join(field, "name");
-            return scenario__fail(ctx, f, "\"%s\" names an earlier strategy too", name);
-        }
-    }
-    SimStrategy *s = sim_strategy_new(name);
-    g_ptr_array_add(sc->strategies, s);
+    g_autoptr(SimStrategy) s = sim_strategy_new(name);
     s->checkpoint_interval = 15 * 60 * (SimTime)US;
     if (preset != NULL) {
         s->market = sim_market_class(preset->market);
@@ -795,9 +783,20 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                 !__time(ctx, ad, fa, "max", TRUE, &s->checkpoint_max))
                 return FALSE;
             if (s->checkpoint_max < s->checkpoint_min) {
+                g_autofree char *fmin = scenario__join(fa, "min");
                 g_autofree char *fmax = scenario__join(fa, "max");
                 g_autofree char *min = json_describe(json_object_get(ad, "min"));
                 g_autofree char *max = json_describe(json_object_get(ad, "max"));
+                /* Point at the bound written last: the minimum when the maximum is the default
+                 * or the minimum comes from a sweep, else the maximum. */
+                if (json_object_get(ad, "max") == NULL)
+                    return scenario__fail(ctx, fmin,
+                                          "expected a minimum <= the maximum (by default %g h), "
+                                          "got %s",
+                                          (double)s->checkpoint_max / 3.6e9, min);
+                if (__swept(ctx, fmin) && !__swept(ctx, fmax))
+                    return scenario__fail(
+                        ctx, fmin, "expected a minimum <= the maximum (%s), got %s", max, min);
                 return scenario__fail(ctx, fmax, "expected a maximum >= the minimum (%s), got %s",
                                       min, max);
             }
@@ -812,7 +811,6 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
 
     /* The pools it may use: all of the scenario's, in order, unless it names some. */
     json_t *pools = json_object_get(obj, "pools");
-    const SimModel *m = sc->cloud;
     if (pools == NULL) {
         s->n_pools = m->pools->len;
         s->pools = g_new(guint, s->n_pools);
@@ -855,6 +853,361 @@ __strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                                           json_string_value(v));
         }
     }
+    *out = g_steal_pointer(&s);
+    return TRUE;
+}
+
+/* ---- sweeps ---------------------------------------------------------------------------------- */
+
+/* The parameters a sweep may vary. Each stands for a member of the strategy object, @path keys
+ * deep, and belongs to the strategies whose market, placement or checkpoints use it. */
+typedef enum {
+    SWEEP_CHECKPOINT_INTERVAL,
+    SWEEP_ADAPTIVE_MIN,
+    SWEEP_ADAPTIVE_MAX,
+    SWEEP_ASSUMED_RATE,
+    SWEEP_ON_DEMAND_FRACTION,
+    SWEEP_DECISION_INTERVAL,
+    SWEEP_LOOKBACK,
+    SWEEP_RETRY,
+} SweepParam;
+
+static const struct {
+    const char *key;     /* as a sweep names it */
+    const char *path[4]; /* the member it stands for, NULL-terminated */
+    const char *owner;   /* the strategies that have it, for messages */
+} sweepables[] = {
+    [SWEEP_CHECKPOINT_INTERVAL] = {"checkpoint.interval",
+                                   {"checkpoint", "every"},
+                                   "strategies with periodic checkpoints"},
+    [SWEEP_ADAPTIVE_MIN] = {"checkpoint.adaptive.min",
+                            {"checkpoint", "adaptive", "min"},
+                            "strategies with adaptive checkpoints"},
+    [SWEEP_ADAPTIVE_MAX] = {"checkpoint.adaptive.max",
+                            {"checkpoint", "adaptive", "max"},
+                            "strategies with adaptive checkpoints"},
+    [SWEEP_ASSUMED_RATE] = {"assumed_rate",
+                            {"assumed_rate"},
+                            "strategies with Young/Daly checkpoints"},
+    [SWEEP_ON_DEMAND_FRACTION] = {"on_demand_fraction",
+                                  {"on_demand_fraction"},
+                                  "strategies with the hybrid market"},
+    [SWEEP_DECISION_INTERVAL] = {"decision_interval",
+                                 {"decision_interval"},
+                                 "strategies with a deadline-aware market (greedy, "
+                                 "uniform-progress)"},
+    [SWEEP_LOOKBACK] = {"lookback",
+                        {"lookback"},
+                        "strategies with capacity-aware or price-predictive placement or "
+                        "adaptive checkpoints"},
+    [SWEEP_RETRY] = {"retry", {"retry"}, "every strategy"},
+};
+
+#define SWEEP_MAX_VARIANTS 1000
+
+static gboolean
+__sweep_applies(const SimStrategy *s, SweepParam p)
+{
+    switch (p) {
+    case SWEEP_CHECKPOINT_INTERVAL:
+        return s->checkpoint == sim_checkpoint_class("periodic");
+    case SWEEP_ADAPTIVE_MIN:
+    case SWEEP_ADAPTIVE_MAX:
+        return s->checkpoint == sim_checkpoint_class("adaptive");
+    case SWEEP_ASSUMED_RATE:
+        return s->checkpoint == sim_checkpoint_class("young-daly");
+    case SWEEP_ON_DEMAND_FRACTION:
+        return s->market == sim_market_class("hybrid");
+    case SWEEP_DECISION_INTERVAL:
+        return s->market->leave_spot != NULL;
+    case SWEEP_LOOKBACK:
+        return s->placement == sim_placement_class("capacity-aware") ||
+               s->placement == sim_placement_class("price-predictive") ||
+               s->checkpoint == sim_checkpoint_class("adaptive");
+    case SWEEP_RETRY:
+    default:
+        return TRUE;
+    }
+}
+
+/* The value of parameter @p as read, to tell repeated values apart from different ones. */
+static double
+__sweep_value(const SimStrategy *s, SweepParam p)
+{
+    switch (p) {
+    case SWEEP_CHECKPOINT_INTERVAL:
+        return (double)s->checkpoint_interval;
+    case SWEEP_ADAPTIVE_MIN:
+        return (double)s->checkpoint_min;
+    case SWEEP_ADAPTIVE_MAX:
+        return (double)s->checkpoint_max;
+    case SWEEP_ASSUMED_RATE:
+        return s->assumed_rate_per_hour;
+    case SWEEP_ON_DEMAND_FRACTION:
+        return s->on_demand_fraction;
+    case SWEEP_DECISION_INTERVAL:
+        return (double)s->decision_interval;
+    case SWEEP_LOOKBACK:
+        return (double)s->price_lookback;
+    case SWEEP_RETRY:
+    default:
+        return (double)s->retry_backoff;
+    }
+}
+
+/* Sets the member at @path of @obj to @value, copying the objects on the way rather than
+ * changing the file's own. */
+static void
+__set_path(json_t *obj, const char *const *path, json_t *value)
+{
+    if (path[1] == NULL) {
+        json_object_set(obj, path[0], value);
+        return;
+    }
+    json_t *inner = json_object_get(obj, path[0]);
+    json_t *copy = json_is_object(inner) ? json_copy(inner) : json_object();
+    __set_path(copy, path + 1, value);
+    json_object_set_new(obj, path[0], copy);
+}
+
+/* One parameter of a sweep: which, its values, and where it is in the file. */
+typedef struct {
+    SweepParam param;
+    const char *key;
+    json_t *values; /* borrowed from the file */
+    char *field;    /* strategies[i].sweep["key"] */
+} SweepAxis;
+
+/* Reads the variant of the strategy @obj at @field with value @at[k] of every axis. */
+static SimStrategy *
+__sweep_variant(Ctx *ctx, const SimModel *m, json_t *obj, const char *field, const SweepAxis *axes,
+                guint n_axes, const gsize *at)
+{
+    json_t *copy = json_copy(obj);
+    json_object_del(copy, "sweep");
+    g_autoptr(GPtrArray) from = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) to = g_ptr_array_new_with_free_func(g_free);
+    for (guint k = 0; k < n_axes; k++) {
+        const char *const *path = sweepables[axes[k].param].path;
+        __set_path(copy, path, json_array_get(axes[k].values, at[k]));
+        char *f = g_strdup(field);
+        for (gsize d = 0; path[d] != NULL; d++) {
+            char *next = scenario__join(f, path[d]);
+            g_free(f);
+            f = next;
+        }
+        g_ptr_array_add(from, f);
+        g_ptr_array_add(to, g_strdup_printf("%s[%zu]", axes[k].field, at[k]));
+    }
+    ctx->moved_from = (const char *const *)from->pdata;
+    ctx->moved_to = (const char *const *)to->pdata;
+    ctx->n_moved = n_axes;
+    SimStrategy *s = NULL;
+    __strategy_read(ctx, m, copy, field, &s);
+    ctx->moved_from = ctx->moved_to = NULL;
+    ctx->n_moved = 0;
+    json_decref(copy);
+    return s;
+}
+
+/* A sweep value as the file has it, for the variant's name: "10m", 0.3. */
+static char *
+__sweep_value_text(json_t *v)
+{
+    return json_is_string(v) ? g_strdup(json_string_value(v)) : json_describe(v);
+}
+
+/* Whether @name is taken by an earlier strategy, or by the name a swept one has in the file. */
+static gboolean
+__strategy_name_taken(const Scenario *sc, const char *name)
+{
+    for (guint k = 0; k < sc->strategies->len; k++)
+        if (strcmp(((SimStrategy *)sc->strategies->pdata[k])->name, name) == 0 ||
+            strcmp(sc->strategy_groups->pdata[k], name) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+static void
+__sweep_axis_clear(gpointer p)
+{
+    g_free(((SweepAxis *)p)->field);
+}
+
+/* Checks the sweep of the strategy @base (read from @obj at @field without it) and adds one
+ * strategy per value, or per point of the grid of several parameters. */
+static gboolean
+__sweep(Ctx *ctx, Scenario *sc, json_t *obj, const char *field, const SimStrategy *base,
+        json_t *sweep)
+{
+    g_autofree char *fs = scenario__join(field, "sweep");
+    if (!json_is_object(sweep) || json_object_size(sweep) == 0) {
+        g_autofree char *got = json_describe(sweep);
+        return scenario__fail(ctx, fs,
+                              "expected an object of parameters and their values, like "
+                              "{\"checkpoint.interval\": [\"10m\", \"30m\", \"1h\"]}, got %s",
+                              json_is_object(sweep) ? "an empty object" : got);
+    }
+    g_autoptr(GString) all = g_string_new(NULL);
+    g_autoptr(GString) own = g_string_new(NULL);
+    for (gsize p = 0; p < G_N_ELEMENTS(sweepables); p++) {
+        g_string_append_printf(all, "%s%s", p ? ", " : "", sweepables[p].key);
+        if (__sweep_applies(base, (SweepParam)p))
+            g_string_append_printf(own, "%s%s", own->len ? ", " : "", sweepables[p].key);
+    }
+    g_autoptr(GArray) axes = g_array_new(FALSE, TRUE, sizeof(SweepAxis));
+    g_array_set_clear_func(axes, __sweep_axis_clear);
+    const char *key;
+    json_t *values;
+    guint64 n_variants = 1;
+    json_object_foreach(sweep, key, values)
+    {
+        SweepAxis axis = {0, key, values, scenario__join(fs, key)};
+        g_array_append_val(axes, axis);
+        gsize p = 0;
+        while (p < G_N_ELEMENTS(sweepables) && strcmp(sweepables[p].key, key) != 0)
+            p++;
+        if (p == G_N_ELEMENTS(sweepables)) {
+            json_source_set_key_error(ctx->src, ctx->error, SCENARIO_ERROR, SCENARIO_ERROR_INVALID,
+                                      axis.field,
+                                      "unknown parameter; expected one of the parameters a "
+                                      "sweep can vary: %s",
+                                      all->str);
+            return FALSE;
+        }
+        g_array_index(axes, SweepAxis, axes->len - 1).param = (SweepParam)p;
+        if (!__sweep_applies(base, (SweepParam)p)) {
+            json_source_set_key_error(
+                ctx->src, ctx->error, SCENARIO_ERROR, SCENARIO_ERROR_INVALID, axis.field,
+                "not a parameter of this strategy (market %s, placement %s, checkpoints %s): "
+                "%s belongs to %s; expected one of: %s",
+                base->market->name, base->placement->name, base->checkpoint->name, key,
+                sweepables[p].owner, own->str);
+            return FALSE;
+        }
+        if (!json_is_array(values) || json_array_size(values) == 0) {
+            g_autofree char *got = json_describe(values);
+            return scenario__fail(ctx, axis.field,
+                                  "expected a non-empty list of values of %s, like [\"10m\", "
+                                  "\"1h\"] or [0.2, 0.5], got %s",
+                                  key, got);
+        }
+        n_variants *= json_array_size(values);
+        if (n_variants > SWEEP_MAX_VARIANTS) {
+            g_autoptr(GString) sizes = g_string_new(NULL);
+            for (guint k = 0; k < axes->len; k++)
+                g_string_append_printf(sizes, "%s%zu", k ? " x " : "",
+                                       json_array_size(g_array_index(axes, SweepAxis, k).values));
+            return scenario__fail(ctx, fs,
+                                  "expected at most %d variants, got %s = %" G_GUINT64_FORMAT
+                                  "%s; sweep fewer values, or split the sweep over several "
+                                  "strategies",
+                                  SWEEP_MAX_VARIANTS, sizes->str, n_variants,
+                                  axes->len < json_object_size(sweep) ? " already" : "");
+        }
+    }
+    const SweepAxis *ax = (const SweepAxis *)(void *)axes->data;
+    guint n_axes = axes->len;
+
+    /* Each value first, with the other parameters at their first values, so that a bad or
+     * repeated value is reported at itself, in the order of the file. */
+    g_autofree gsize *at = g_new0(gsize, n_axes);
+    for (guint k = 0; k < n_axes; k++) {
+        gsize n = json_array_size(ax[k].values);
+        g_autofree double *seen = g_new(double, n);
+        for (gsize j = 0; j < n; j++) {
+            at[k] = j;
+            g_autoptr(SimStrategy) v = __sweep_variant(ctx, sc->cloud, obj, field, ax, n_axes, at);
+            if (v == NULL)
+                return FALSE;
+            seen[j] = __sweep_value(v, ax[k].param);
+            for (gsize e = 0; e < j; e++) {
+                if (seen[e] != seen[j] && !(isnan(seen[e]) && isnan(seen[j])))
+                    continue;
+                g_autofree char *fj = g_strdup_printf("%s[%zu]", ax[k].field, j);
+                g_autofree char *now = json_describe(json_array_get(ax[k].values, j));
+                g_autofree char *before = json_describe(json_array_get(ax[k].values, e));
+                return scenario__fail(ctx, fj,
+                                      "expected each value once, got %s, the same as %s at "
+                                      "[%zu]",
+                                      now, before, e);
+            }
+        }
+        at[k] = 0;
+    }
+
+    /* The grid, in the order of the keys and then of the values: the last key varies
+     * fastest. */
+    for (guint64 n = 0; n < n_variants; n++) {
+        SimStrategy *v = __sweep_variant(ctx, sc->cloud, obj, field, ax, n_axes, at);
+        if (v == NULL)
+            return FALSE;
+        g_autoptr(GString) name = g_string_new(base->name);
+        for (guint k = 0; k < n_axes; k++) {
+            g_autofree char *text = __sweep_value_text(json_array_get(ax[k].values, at[k]));
+            g_string_append_printf(name, " %s=%s", ax[k].key, text);
+        }
+        if (__strategy_name_taken(sc, name->str)) {
+            sim_strategy_free(v);
+            g_autofree char *f = scenario__join(field, "name");
+            return scenario__fail(ctx, f,
+                                  "the sweep makes a strategy named \"%s\", which names an "
+                                  "earlier strategy too; expected names that differ",
+                                  name->str);
+        }
+        g_free(v->name);
+        v->name = g_string_free(g_steal_pointer(&name), FALSE);
+        g_ptr_array_add(sc->strategies, v);
+        g_ptr_array_add(sc->strategy_groups, g_strdup(base->name));
+        for (guint k = n_axes; k-- > 0;) {
+            if (++at[k] < json_array_size(ax[k].values))
+                break;
+            at[k] = 0;
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+__strategy(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
+{
+    static const char *const keys[] = {"name",
+                                       "preset",
+                                       "market",
+                                       "placement",
+                                       "pools",
+                                       "checkpoint",
+                                       "on_notice",
+                                       "on_rebalance",
+                                       "on_demand_fraction",
+                                       "decision_interval",
+                                       "retry",
+                                       "lookback",
+                                       "assumed_rate",
+                                       "sweep",
+                                       NULL};
+    g_autofree char *field = g_strdup_printf("strategies[%zu]", i);
+    if (!scenario__object(ctx, obj, field, "a strategy") ||
+        !scenario__check_keys(ctx, obj, field, keys))
+        return FALSE;
+    json_t *sweep = json_object_get(obj, "sweep");
+    /* The strategy as written, without the sweep: its name, and the market, placement and
+     * checkpoints that say which parameters it has. */
+    json_t *plain = json_copy(obj);
+    json_object_del(plain, "sweep");
+    g_autoptr(SimStrategy) s = NULL;
+    gboolean ok = __strategy_read(ctx, sc->cloud, plain, field, &s);
+    json_decref(plain);
+    if (!ok)
+        return FALSE;
+    if (__strategy_name_taken(sc, s->name)) {
+        g_autofree char *f = scenario__join(field, "name");
+        return scenario__fail(ctx, f, "\"%s\" names an earlier strategy too", s->name);
+    }
+    if (sweep != NULL)
+        return __sweep(ctx, sc, obj, field, s, sweep);
+    g_ptr_array_add(sc->strategy_groups, g_strdup(s->name));
+    g_ptr_array_add(sc->strategies, g_steal_pointer(&s));
     return TRUE;
 }
 
@@ -875,13 +1228,14 @@ scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
 static gboolean
 __load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
 {
-    static const char *const keys[] = {"name",    "description", "model",      "seed",   "replicas",
-                                       "horizon", "start",       "start_time", "clouds", "egress",
-                                       "pools",   "job",         "strategies", NULL};
+    static const char *const keys[] = {
+        "name",   "description", "model", "seed", "replicas",   "horizon", "start",   "start_time",
+        "clouds", "egress",      "pools", "job",  "strategies", "expect",  "$schema", NULL};
     if (!scenario__check_keys(ctx, root, "", keys))
         return FALSE;
     sc->cloud = sim_model_new();
     sc->strategies = g_ptr_array_new_with_free_func((GDestroyNotify)sim_strategy_free);
+    sc->strategy_groups = g_ptr_array_new_with_free_func(g_free);
     SimModel *m = sc->cloud;
     m->seed = sc->seed;
     guint64 replicas = 100;
@@ -1026,6 +1380,8 @@ __load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
             return FALSE;
 
     sim_model_finish(m);
+    if (!scenario__load_expectations(ctx, sc, root))
+        return FALSE;
 
     /* The baseline: the same job on demand in the cheapest pool, no checkpoints. */
     sc->baseline = sim_strategy_new("on-demand baseline");

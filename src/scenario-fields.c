@@ -4,13 +4,28 @@
 #include <math.h>
 #include <string.h>
 
+/* @field, or where its value really is when a sweep supplied it (see Ctx.moved_from); free
+ * with g_free. */
+static char *
+__moved_field(const Ctx *ctx, const char *field)
+{
+    for (guint k = 0; field != NULL && k < ctx->n_moved; k++) {
+        gsize len = strlen(ctx->moved_from[k]);
+        if (strncmp(field, ctx->moved_from[k], len) == 0 &&
+            (field[len] == '\0' || field[len] == '.' || field[len] == '['))
+            return g_strconcat(ctx->moved_to[k], field + len, NULL);
+    }
+    return g_strdup(field);
+}
+
 gboolean
 scenario__fail(Ctx *ctx, const char *field, const char *format, ...)
 {
+    g_autofree char *moved = __moved_field(ctx, field);
     va_list ap;
     va_start(ap, format);
     json_source_set_error_valist(ctx->src, ctx->error, SCENARIO_ERROR, SCENARIO_ERROR_INVALID,
-                                 field, format, ap);
+                                 moved, format, ap);
     va_end(ap);
     return FALSE;
 }

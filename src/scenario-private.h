@@ -19,6 +19,12 @@ typedef struct {
     /* Continuous-model scenarios: trace files already read, by path and reading options, so
      * that pools taken from one file read it once. */
     GHashTable *traces;
+    /* While a variant of a swept strategy is read: fields whose values come from the sweep, as
+     * if the strategy held them ("strategies[2].checkpoint.every"), and where the values really
+     * are ("strategies[2].sweep[\"checkpoint.interval\"][1]"), so that errors point there. */
+    const char *const *moved_from;
+    const char *const *moved_to;
+    guint n_moved;
 } Ctx;
 
 /* Sets the error at @field and returns FALSE, so that checks read `return scenario__fail(...)`. */
@@ -58,6 +64,9 @@ gboolean scenario__gb_price(Ctx *ctx, json_t *obj, const char *field, const char
 
 /* Reads the rest of a continuous-model scenario (name, description and seed are read). */
 gboolean scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root);
+
+/* Reads the "expect" list (expect.c), once the policies are known. */
+gboolean scenario__load_expectations(Ctx *ctx, Scenario *sc, json_t *root);
 
 /* Parsers of the units above, for the command line too. */
 gboolean scenario_parse_size(const char *text, double *gb);

@@ -130,6 +130,10 @@ scenario_free(Scenario *scenario)
         g_ptr_array_unref(scenario->pools);
     if (scenario->strategies)
         g_ptr_array_unref(scenario->strategies);
+    if (scenario->strategy_groups)
+        g_ptr_array_unref(scenario->strategy_groups);
+    if (scenario->expectations)
+        g_ptr_array_unref(scenario->expectations);
     sim_strategy_free(scenario->baseline);
     sim_model_free(scenario->cloud);
     trace_set_free(scenario->traces);
@@ -421,8 +425,9 @@ __load_windows(Ctx *ctx, Scenario *sc, json_t *windows)
 Scenario *
 scenario_load(const char *path, GError **error)
 {
-    static const char *const keys[] = {"name", "description", "model",   "seed", "traces",
-                                       "job",  "policies",    "windows", NULL};
+    static const char *const keys[] = {"name",   "description", "model",    "seed",
+                                       "traces", "job",         "policies", "windows",
+                                       "expect", "$schema",     NULL};
     static const char *const job_keys[] = {"work", "deadline", "restart_overhead", NULL};
     g_autoptr(JsonSource) src = json_source_load(
         path, TRUE,
@@ -430,7 +435,7 @@ scenario_load(const char *path, GError **error)
         SCENARIO_ERROR, SCENARIO_ERROR_IO, SCENARIO_ERROR_PARSE, error);
     if (src == NULL)
         return NULL;
-    Ctx ctx_ = {src, error, NULL}, *ctx = &ctx_;
+    Ctx ctx_ = {.src = src, .error = error}, *ctx = &ctx_;
     json_t *root = src->root;
     if (!json_is_object(root)) {
         g_autofree char *got = json_describe(root);
@@ -441,6 +446,13 @@ scenario_load(const char *path, GError **error)
     json_t *model_value = json_object_get(root, "model");
     gboolean continuous =
         json_is_string(model_value) && strcmp(json_string_value(model_value), "continuous") == 0;
+    if (!continuous && json_object_get(root, "sweep") != NULL) {
+        FAIL(ctx, "sweep",
+             "expected no sweep in a tick-model scenario: the tick model's policies have no "
+             "parameters to sweep; sweeps vary a strategy's parameters (\"strategies\": [{..., "
+             "\"sweep\": {...}}]) and need \"model\": \"continuous\"");
+        return NULL;
+    }
     if (!continuous && !__check_keys(ctx, root, "", keys))
         return NULL;
 
@@ -450,8 +462,10 @@ scenario_load(const char *path, GError **error)
     sc->pools = g_ptr_array_new_with_free_func(__scenario_pool_free);
     sc->seed = 1;
 
-    const char *name = NULL, *description = NULL, *model = NULL;
-    if (!__string(ctx, root, "", "name", FALSE, &name) ||
+    /* "$schema" names scenarios/schema.json for editors; spotlab only checks it is a string. */
+    const char *name = NULL, *description = NULL, *model = NULL, *schema = NULL;
+    if (!__string(ctx, root, "", "$schema", FALSE, &schema) ||
+        !__string(ctx, root, "", "name", FALSE, &name) ||
         !__string(ctx, root, "", "description", FALSE, &description) ||
         !__string(ctx, root, "", "model", FALSE, &model) ||
         !__uint(ctx, root, "", "seed", 0, G_MAXINT64, &sc->seed))
@@ -546,7 +560,7 @@ scenario_load(const char *path, GError **error)
         FAIL(ctx, "windows", "missing; expected {\"start_hours\": [...]} or {\"random\": N}");
         return NULL;
     }
-    if (!__load_windows(ctx, sc, windows))
+    if (!__load_windows(ctx, sc, windows) || !scenario__load_expectations(ctx, sc, root))
         return NULL;
     return g_steal_pointer(&sc);
 }

@@ -66,8 +66,13 @@ typedef struct {
      * the strategies to compare, and the on-demand baseline every saving is measured against. */
     SimModel *cloud;
     GPtrArray *strategies; /* SimStrategy*, owned */
+    /* Parallel to @strategies: the name the strategy has in the file, which the variants of a
+     * swept strategy share (char*, owned). Expectations naming it apply to every variant. */
+    GPtrArray *strategy_groups;
     SimStrategy *baseline;
     guint replicas;
+    /* What must hold (the "expect" list): Expectation* (expect.h), owned; empty when none. */
+    GPtrArray *expectations;
 } Scenario;
 
 /**

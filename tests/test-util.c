@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *
 test_data_path(const char *relative)
@@ -84,6 +85,54 @@ test_spotlab(const char *const *argv, char **out, char **err)
     if (!WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+int
+test_spotlab_expect(const char *const *argv, char **out, char **err, int expected)
+{
+    g_autofree char *o = NULL, *e = NULL;
+    int status = test_spotlab(argv, &o, &e);
+    if (status != expected) {
+        g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
+        fprintf(stderr, "\nspotlab %s: exit %d, expected %d\nstdout: %s\nstderr: %s\n", cmd, status,
+                expected, o ? o : "", e ? e : "");
+    }
+    if (out)
+        *out = o ? g_steal_pointer(&o) : g_strdup("");
+    if (err)
+        *err = e ? g_steal_pointer(&e) : g_strdup("");
+    return status;
+}
+
+gboolean
+test_dir_is_empty(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    return d != NULL && g_dir_read_name(d) == NULL;
+}
+
+char *
+test_read_file(const char *path)
+{
+    char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    return text;
+}
+
+char *
+test_expected_fragment(const char *dir, const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    g_autofree char *stem = dot ? g_strndup(name, (gsize)(dot - name)) : g_strdup(name);
+    g_autofree char *path = g_strdup_printf("%s/%s.expect", dir, stem);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    g_strchomp(text);
+    if (*text == '\0' || strchr(text, '\n') != NULL)
+        return NULL;
+    return g_steal_pointer(&text);
 }
 
 int

@@ -34,6 +34,21 @@ void test_tmpdir_remove(const char *dir);
  * output. Returns the exit status (or -1 if it could not start or was killed). */
 int test_spotlab(const char *const *argv, char **out, char **err);
 
+/* As test_spotlab(), and when the exit status is not @expected prints the command and what
+ * spotlab said, so that a failure shows why. @out and @err are never NULL afterwards (empty
+ * when spotlab could not start), so checks fail instead of crashing. */
+int test_spotlab_expect(const char *const *argv, char **out, char **err, int expected);
+
+/* Whether @dir exists and holds nothing. */
+gboolean test_dir_is_empty(const char *dir);
+
+/* The contents of @path, or NULL when it cannot be read; free with g_free. */
+char *test_read_file(const char *path);
+
+/* The message fragment a bad-input case @dir/NAME.json must print: the one line of
+ * @dir/NAME.expect, or NULL when that file is missing, empty or holds several lines. */
+char *test_expected_fragment(const char *dir, const char *name);
+
 /* Runs every registered suite; returns the process exit status (non-zero on any failure). */
 int test_run_all(void);
 

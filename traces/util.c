@@ -162,3 +162,18 @@ spotlab_datetime_from_unix_us(gint64 us)
     g_autoptr(GDateTime) whole = g_date_time_new_from_unix_utc(s);
     return whole ? g_date_time_add(whole, rem) : NULL;
 }
+
+void
+spotlab_xml_append(GString *out, const char *text)
+{
+    g_autoptr(GString) clean = g_string_new(NULL);
+    for (const char *p = text ? text : ""; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            g_string_append(clean, "\xef\xbf\xbd");
+        else
+            g_string_append_c(clean, *p);
+    }
+    g_autofree char *escaped = g_markup_escape_text(clean->str, (gssize)clean->len);
+    g_string_append(out, escaped);
+}

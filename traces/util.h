@@ -36,6 +36,11 @@ gboolean spotlab_is_blank(const char *text, gsize length);
  * C locale: 0.1 -> "0.1", 82.52543396 -> "82.52543396". Writes into @buf (at least 32 bytes). */
 const char *spotlab_format_double(char *buf, gsize size, double value);
 
+/* Appends @text (UTF-8; NULL reads as "") escaped for XML text and attribute values. Control
+ * characters other than tab and line breaks cannot appear in XML 1.0 at all, not even as
+ * references: they become U+FFFD. */
+void spotlab_xml_append(GString *out, const char *text);
+
 /* Resolves @path against the folder of @relative_to (a file) unless @path is absolute. */
 char *spotlab_resolve_path(const char *relative_to, const char *path);
 

@@ -28,29 +28,6 @@ static GPtrArray *cases; /* char* file names, sorted */
                                 CU_FALSE);                                                         \
     } while (0)
 
-static gboolean
-__is_dir_empty(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    return d != NULL && g_dir_read_name(d) == NULL;
-}
-
-/* The expected fragment of @name, or NULL when NAME.expect is missing or empty. */
-static char *
-__expected(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    g_autofree char *stem = dot ? g_strndup(name, dot - name) : g_strdup(name);
-    g_autofree char *path = g_strdup_printf("%s/%s.expect", cases_dir, stem);
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return NULL;
-    g_strchomp(text);
-    if (*text == '\0' || strchr(text, '\n') != NULL)
-        return NULL;
-    return g_steal_pointer(&text);
-}
-
 static void
 test_enough_cases(void)
 {
@@ -67,7 +44,7 @@ test_every_expectation_names_its_place(void)
      * that a fragment cannot quietly drop the location. */
     for (guint i = 0; i < cases->len; i++) {
         const char *name = cases->pdata[i];
-        g_autofree char *expect = __expected(name);
+        g_autofree char *expect = test_expected_fragment(cases_dir, name);
         CASE_ASSERT(expect != NULL, name, "has a one-line .expect beside it");
         if (expect == NULL)
             continue;
@@ -83,7 +60,7 @@ test_every_case_is_refused(void)
 {
     for (guint i = 0; i < cases->len; i++) {
         const char *name = cases->pdata[i];
-        g_autofree char *expect = __expected(name);
+        g_autofree char *expect = test_expected_fragment(cases_dir, name);
         if (expect == NULL)
             continue; /* reported by test_every_expectation_names_its_place */
         g_autofree char *tmp = test_tmpdir_new();
@@ -93,7 +70,8 @@ test_every_case_is_refused(void)
         int status = test_spotlab(argv, &out, &err);
 
         gboolean ok_status = status == 2, ok_out = out != NULL && *out == '\0',
-                 ok_err = err != NULL && strstr(err, expect) != NULL, ok_dir = __is_dir_empty(tmp);
+                 ok_err = err != NULL && strstr(err, expect) != NULL,
+                 ok_dir = test_dir_is_empty(tmp);
         if (!ok_status || !ok_out || !ok_err || !ok_dir)
             fprintf(stderr,
                     "\n%s: exit %d\n  expected on stderr: %s\n  stderr: %s  stdout: %s\n"

@@ -26,46 +26,10 @@ static char *quickstart_trace; /* traces/quickstart/h100-three-zones.json */
 static char *cloud_example;    /* scenarios/examples/h100-strategies.json, no external data */
 static char *tmp;              /* a folder for this run's outputs */
 
-/* Runs spotlab with @argv and returns its exit status; prints its output when @expected is not
- * met, so that a failure shows what spotlab said. */
-static int
-__run(const char *const *argv, char **out, char **err, int expected)
-{
-    g_autofree char *o = NULL, *e = NULL;
-    int status = test_spotlab(argv, &o, &e);
-    if (status != expected) {
-        g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
-        fprintf(stderr, "\nspotlab %s: exit %d, expected %d\nstdout: %s\nstderr: %s\n", cmd, status,
-                expected, o ? o : "", e ? e : "");
-    }
-    /* Empty rather than NULL when spotlab could not start, so checks fail instead of crashing. */
-    if (out)
-        *out = o ? g_steal_pointer(&o) : g_strdup("");
-    if (err)
-        *err = e ? g_steal_pointer(&e) : g_strdup("");
-    return status;
-}
-
 static char *
 __tmp_path(const char *name)
 {
     return g_build_filename(tmp, name, NULL);
-}
-
-static char *
-__read(const char *path)
-{
-    char *text = NULL;
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return NULL;
-    return text;
-}
-
-static gboolean
-__is_dir_empty(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    return d != NULL && g_dir_read_name(d) == NULL;
 }
 
 /* ---- spotlab run ------------------------------------------------------------------------- */
@@ -75,7 +39,7 @@ test_run_quickstart_prints_every_policy(void)
 {
     const char *argv[] = {"run", quickstart, NULL};
     g_autofree char *out = NULL, *err = NULL;
-    CU_ASSERT_EQUAL(__run(argv, &out, &err, 0), 0);
+    CU_ASSERT_EQUAL(test_spotlab_expect(argv, &out, &err, 0), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     for (gsize i = 0; i < G_N_ELEMENTS(policy_names); i++) {
         /* A table row starts with the policy's name. */
@@ -127,7 +91,7 @@ test_run_writes_results(void)
     g_autofree char *results = __tmp_path("results.json");
     const char *argv[] = {"run", quickstart, "-q", "-o", results, NULL};
     g_autofree char *out = NULL;
-    CU_ASSERT_EQUAL_FATAL(__run(argv, &out, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv, &out, NULL, 0), 0);
     CU_ASSERT_STRING_EQUAL(out, ""); /* -q */
     json_error_t jerr;
     json_t *doc = json_load_file(results, JSON_REJECT_DUPLICATES, &jerr);
@@ -196,10 +160,10 @@ __check_deterministic(const char *scenario)
     const char *argv1[] = {"run", scenario, "-q", "--threads", "1", "-o", one, NULL};
     const char *argv2[] = {"run", scenario, "-q", "--threads", "2", "-o", two, NULL};
     const char *argv3[] = {"run", scenario, "-q", "--threads", "2", "-o", again, NULL};
-    CU_ASSERT_EQUAL_FATAL(__run(argv1, NULL, NULL, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(__run(argv2, NULL, NULL, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(__run(argv3, NULL, NULL, 0), 0);
-    g_autofree char *a = __read(one), *b = __read(two), *c = __read(again);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv1, NULL, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv2, NULL, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv3, NULL, NULL, 0), 0);
+    g_autofree char *a = test_read_file(one), *b = test_read_file(two), *c = test_read_file(again);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -230,11 +194,11 @@ test_run_output_into_missing_folder(void)
     g_autofree char *results = g_build_filename(parent, "missing-folder", "results.json", NULL);
     const char *argv[] = {"run", quickstart, "-o", results, NULL};
     g_autofree char *out = NULL, *err = NULL;
-    CU_ASSERT_EQUAL(__run(argv, &out, &err, 2), 2);
+    CU_ASSERT_EQUAL(test_spotlab_expect(argv, &out, &err, 2), 2);
     CU_ASSERT_STRING_EQUAL(out, "");
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "missing-folder"));
     /* Nothing was created: no folder, no results, no temporary file beside them. */
-    CU_ASSERT(__is_dir_empty(parent));
+    CU_ASSERT(test_dir_is_empty(parent));
     test_tmpdir_remove(parent);
 }
 
@@ -242,14 +206,14 @@ static void
 test_run_output_over_scenario_is_refused(void)
 {
     g_autofree char *copy = __tmp_path("scenario-copy.json");
-    g_autofree char *text = __read(quickstart);
+    g_autofree char *text = test_read_file(quickstart);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_FATAL(g_file_set_contents(copy, text, -1, NULL));
     const char *argv[] = {"run", copy, "-o", copy, NULL};
     g_autofree char *err = NULL;
-    CU_ASSERT_EQUAL(__run(argv, NULL, &err, 2), 2);
+    CU_ASSERT_EQUAL(test_spotlab_expect(argv, NULL, &err, 2), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "is the scenario file"));
-    g_autofree char *after = __read(copy);
+    g_autofree char *after = test_read_file(copy);
     CU_ASSERT_STRING_EQUAL(after, text);
     g_unlink(copy);
 }
@@ -267,16 +231,16 @@ test_help_and_version(void)
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *out = NULL;
-        CU_ASSERT_EQUAL(__run(cases[i], &out, NULL, 0), 0);
+        CU_ASSERT_EQUAL(test_spotlab_expect(cases[i], &out, NULL, 0), 0);
         CU_ASSERT(out != NULL && *out != '\0');
     }
     g_autofree char *out = NULL;
     const char *version[] = {"--version", NULL};
-    __run(version, &out, NULL, 0);
+    test_spotlab_expect(version, &out, NULL, 0);
     CU_ASSERT(g_str_has_prefix(out, "spotlab "));
     g_autofree char *help = NULL;
     const char *run_help[] = {"run", "--help", NULL};
-    __run(run_help, &help, NULL, 0);
+    test_spotlab_expect(run_help, &help, NULL, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(help, "--output"));
     CU_ASSERT_PTR_NOT_NULL(strstr(help, "--threads"));
 }
@@ -286,30 +250,30 @@ test_usage_errors(void)
 {
     g_autofree char *out = NULL, *err = NULL;
     const char *unknown[] = {"frobnicate", NULL};
-    CU_ASSERT_EQUAL(__run(unknown, &out, &err, 2), 2);
+    CU_ASSERT_EQUAL(test_spotlab_expect(unknown, &out, &err, 2), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown command 'frobnicate'"));
     CU_ASSERT_STRING_EQUAL(out, "");
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
     const char *no_file[] = {"run", NULL};
-    CU_ASSERT_EQUAL(__run(no_file, &out, &err, 2), 2);
+    CU_ASSERT_EQUAL(test_spotlab_expect(no_file, &out, &err, 2), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "expected one SCENARIO file"));
     CU_ASSERT_STRING_EQUAL(out, "");
     g_clear_pointer(&err, g_free);
 
     const char *nothing[] = {NULL};
-    CU_ASSERT_EQUAL(__run(nothing, NULL, &err, 2), 2);
+    CU_ASSERT_EQUAL(test_spotlab_expect(nothing, NULL, &err, 2), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "Usage"));
     g_clear_pointer(&err, g_free);
 
     const char *bad_threads[] = {"run", quickstart, "--threads", "-1", NULL};
-    CU_ASSERT_EQUAL(__run(bad_threads, NULL, &err, 2), 2);
+    CU_ASSERT_EQUAL(test_spotlab_expect(bad_threads, NULL, &err, 2), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--threads"));
     g_clear_pointer(&err, g_free);
 
     const char *missing[] = {"run", "no-such-scenario.json", NULL};
-    CU_ASSERT_EQUAL(__run(missing, NULL, &err, 2), 2);
+    CU_ASSERT_EQUAL(test_spotlab_expect(missing, NULL, &err, 2), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "no-such-scenario.json"));
 }
 
@@ -320,7 +284,7 @@ test_trace_info_lists_pools(void)
 {
     const char *argv[] = {"trace", "info", quickstart_trace, NULL};
     g_autofree char *out = NULL;
-    CU_ASSERT_EQUAL_FATAL(__run(argv, &out, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv, &out, NULL, 0), 0);
     static const char *const pools[] = {"calm", "typical", "volatile"};
     for (gsize i = 0; i < G_N_ELEMENTS(pools); i++) {
         g_autofree char *row = g_strdup_printf("\n%s ", pools[i]);
@@ -334,7 +298,7 @@ __info_json(const char *path)
 {
     const char *argv[] = {"trace", "info", "--json", path, NULL};
     g_autofree char *out = NULL;
-    if (__run(argv, &out, NULL, 0) != 0)
+    if (test_spotlab_expect(argv, &out, NULL, 0) != 0)
         return NULL;
     json_error_t jerr;
     json_t *doc = json_loads(out, 0, &jerr);
@@ -349,8 +313,8 @@ test_trace_convert_keeps_statistics(void)
     g_autofree char *csv = test_data_path("cli/two-zones.csv");
     g_autofree char *canonical = __tmp_path("two-zones.json");
     const char *argv[] = {"trace", "convert", csv, "-o", canonical, NULL};
-    CU_ASSERT_EQUAL_FATAL(__run(argv, NULL, NULL, 0), 0);
-    g_autofree char *text = __read(canonical);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv, NULL, NULL, 0), 0);
+    g_autofree char *text = test_read_file(canonical);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"format\": \"spotlab-trace\""));
 
@@ -377,8 +341,8 @@ test_trace_convert_keeps_statistics(void)
     /* Converting the canonical file again changes nothing. */
     g_autofree char *twice = __tmp_path("two-zones-again.json");
     const char *again[] = {"trace", "convert", canonical, "-o", twice, NULL};
-    CU_ASSERT_EQUAL_FATAL(__run(again, NULL, NULL, 0), 0);
-    g_autofree char *text2 = __read(twice);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(again, NULL, NULL, 0), 0);
+    g_autofree char *text2 = test_read_file(twice);
     CU_ASSERT_STRING_EQUAL(text, text2);
 }
 
@@ -391,9 +355,9 @@ test_trace_synth_is_reproducible(void)
                            "48",    "--rate", "0.05,0.2", "--seed", "9",       NULL};
     const char *argv2[] = {"trace", "synth",  "-o",       two,      "--pools", "2", "--hours",
                            "48",    "--rate", "0.05,0.2", "--seed", "9",       NULL};
-    CU_ASSERT_EQUAL_FATAL(__run(argv1, NULL, NULL, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(__run(argv2, NULL, NULL, 0), 0);
-    g_autofree char *a = __read(one), *b = __read(two);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv1, NULL, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(test_spotlab_expect(argv2, NULL, NULL, 0), 0);
+    g_autofree char *a = test_read_file(one), *b = test_read_file(two);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     CU_ASSERT_STRING_EQUAL(a, b);

@@ -69,6 +69,46 @@ test_quickstart(void)
     __load_and_run(path, TRUE);
 }
 
+/* scenarios/examples/checkpoint-sweep.json needs no external data, so it runs here in full, and
+ * what docs/scenarios.md reads from it holds: the swept periodic strategy loses less work and
+ * spends more on checkpoints as its interval shrinks, costs least at neither end of the sweep,
+ * and a checkpoint on notice loses less work at every interval, the longest then the cheapest. */
+static void
+test_checkpoint_sweep_example(void)
+{
+    g_autofree char *dir = __scenarios_dir();
+    g_autofree char *path = g_build_filename(dir, "examples", "checkpoint-sweep.json", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Scenario) sc = scenario_load(path, &error);
+    if (sc == NULL)
+        fprintf(stderr, "%s\n", error->message);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    /* on-demand, young-daly, periodic x 7 (5m .. 4h), emergency x 3 (15m, 1h, 4h) */
+    CU_ASSERT_EQUAL_FATAL(sc->strategies->len, 12);
+    for (guint k = 2; k < 12; k++)
+        CU_ASSERT_STRING_EQUAL(sc->strategy_groups->pdata[k], k < 9 ? "periodic" : "emergency");
+    g_autoptr(CloudResults) res = cloud_run(sc, 2, NULL, NULL);
+    const CloudStrategyResults *s = res->strategies;
+    guint cheapest = 2;
+    for (guint k = 2; k < 9; k++) {
+        CU_ASSERT_EQUAL(s[k].finished, sc->replicas);
+        if (s[k].cost.mean < s[cheapest].cost.mean)
+            cheapest = k;
+        if (k == 2)
+            continue;
+        CU_ASSERT(s[k].lost_gpu_hours.mean > s[k - 1].lost_gpu_hours.mean);
+        CU_ASSERT(s[k].checkpoint_hours.mean < s[k - 1].checkpoint_hours.mean);
+    }
+    CU_ASSERT(cheapest != 2 && cheapest != 8);
+    /* 15m, 1h and 4h with and without a checkpoint on notice. */
+    static const guint pairs[][2] = {{4, 9}, {6, 10}, {8, 11}};
+    for (gsize i = 0; i < G_N_ELEMENTS(pairs); i++)
+        CU_ASSERT(s[pairs[i][1]].lost_gpu_hours.mean < s[pairs[i][0]].lost_gpu_hours.mean);
+    /* With the checkpoint on notice, the longer the interval the cheaper. */
+    CU_ASSERT(s[11].cost.mean < s[10].cost.mean);
+    CU_ASSERT(s[10].cost.mean < s[9].cost.mean);
+}
+
 static void
 test_examples(void)
 {
@@ -304,6 +344,8 @@ main(int argc, char **argv)
         CU_add_test(s, "the published example gives the published costs", test_published_example);
     } else {
         CU_add_test(s, "the quickstart loads and runs", test_quickstart);
+        CU_add_test(s, "the checkpoint-sweep example runs as documented",
+                    test_checkpoint_sweep_example);
         CU_add_test(s, "every example loads", test_examples);
         CU_add_test(s, "every case study loads and runs two replicas", test_case_studies);
     }
