@@ -26,14 +26,20 @@ cmd_parse_options(const char *command, const char *usage, const char *summary,
     return TRUE;
 }
 
+typedef struct {
+    gint64 started;
+    const char *unit; /* what is counted: "replicas" or "windows" */
+} Progress;
+
+/* "40/200 replicas done, 45/s, 4 s left", rewritten in place on a terminal. */
 static void
 __progress(gsize done, gsize total, gpointer user_data)
 {
-    gint64 *started = user_data;
-    double elapsed = (double)(g_get_monotonic_time() - *started) / 1e6;
+    const Progress *p = user_data;
+    double elapsed = (double)(g_get_monotonic_time() - p->started) / 1e6;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
     double left = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "\r%zu/%zu done, %.0f/s, %.0f s left   ", done, total, rate, left);
+    fprintf(stderr, "\r%zu/%zu %s done, %.0f/s, %.0f s left   ", done, total, p->unit, rate, left);
     if (done == total)
         fputs("\r\033[K", stderr);
     fflush(stderr);
@@ -111,7 +117,8 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "spotlab: %s\n", error->message);
         return SPOTLAB_EXIT_USAGE;
     }
-    gint64 started = g_get_monotonic_time();
+    Progress started = {g_get_monotonic_time(),
+                        scenario->model == SCENARIO_MODEL_CONTINUOUS ? "replicas" : "windows"};
     gboolean show_progress = !quiet && isatty(STDERR_FILENO);
     g_autoptr(CloudResults) cloud = NULL;
     g_autoptr(RunResults) tick = NULL;

@@ -4,14 +4,21 @@
 # every report written; a scenario new in the change skips the comparison; a bad scenario is
 # refused with exit 2 and gates nothing. The GitHub workflow calls the script it ships with.
 #
-# Environment (tests/meson.build): SPOTLAB_BIN, the spotlab under test; SPOTLAB_SOURCE_ROOT.
+# Environment (tests/meson.build, through tests/ci/test-gate.c): SPOTLAB_BIN, the spotlab under
+# test; SPOTLAB_SOURCE_ROOT; SPOTLAB_TEST_WRAPPER, a command to run spotlab under (valgrind).
 set -u
 root=${SPOTLAB_SOURCE_ROOT:?}
 gate="$root/examples/ci/spotlab-gate.sh"
 SPOTLAB=${SPOTLAB_BIN:?}
-export SPOTLAB
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Under the valgrind setup every spotlab the recipe starts runs under it too.
+if [ -n "${SPOTLAB_TEST_WRAPPER:-}" ]; then
+    printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$SPOTLAB_TEST_WRAPPER" "$SPOTLAB" >"$tmp/spotlab"
+    chmod +x "$tmp/spotlab"
+    SPOTLAB="$tmp/spotlab"
+fi
+export SPOTLAB
 failures=0
 
 fail() {

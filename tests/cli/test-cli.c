@@ -49,6 +49,30 @@ test_run_quickstart_prints_every_policy(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(out, row));
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "quickstart: tick model, 3 pools, 120 windows"));
+    /* stderr is not a terminal here: no progress, nothing at all. */
+    CU_ASSERT_STRING_EQUAL(err, "");
+}
+
+static void
+test_run_shows_progress_on_a_terminal(void)
+{
+    /* Under script(1) stderr is a terminal: the run reports its progress there, ending with
+     * every window done, and clears the line. */
+    g_autofree char *script = g_find_program_in_path("script");
+    if (script == NULL) {
+        fprintf(stderr, "script(1) is missing: progress on a terminal not checked\n");
+        return;
+    }
+    g_autofree char *cmd = g_strdup_printf("%s run %s -t 1", g_getenv("SPOTLAB_BIN"), quickstart);
+    const char *argv[] = {script, "-qec", cmd, "/dev/null", NULL};
+    g_autofree char *out = NULL;
+    int status = 0;
+    CU_ASSERT_FATAL(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                 &out, NULL, &status, NULL));
+    CU_ASSERT_TRUE(g_spawn_check_wait_status(status, NULL));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "120/120 windows done"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\r\033[K"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "expectations: 5 of 5 passed"));
 }
 
 /* Checks that @runs holds one entry per window of the scenario: QUICKSTART_WINDOWS for each pool,
@@ -400,6 +424,7 @@ main(void)
     CU_initialize_registry();
     CU_pSuite run = CU_add_suite("run", __suite_init, __suite_clean);
     CU_add_test(run, "quickstart prints every policy", test_run_quickstart_prints_every_policy);
+    CU_add_test(run, "progress on a terminal", test_run_shows_progress_on_a_terminal);
     CU_add_test(run, "-o writes the results document", test_run_writes_results);
     CU_add_test(run, "results are the same bytes for any thread count and any run",
                 test_run_is_deterministic);
