@@ -443,6 +443,16 @@ scenario_load(const char *path, GError **error)
              got);
         return NULL;
     }
+    /* The scenario format's own JSON Schema (scenarios/schema.json) is the likeliest JSON file
+     * beside the scenarios that is not one. */
+    json_t *meta = json_object_get(root, "$schema");
+    if (json_is_string(meta) && strstr(json_string_value(meta), "json-schema.org") != NULL &&
+        (json_object_get(root, "properties") != NULL || json_object_get(root, "$defs") != NULL)) {
+        FAIL(ctx, "$schema",
+             "expected a scenario, got a JSON Schema (it describes scenarios for editors and "
+             "is not one)");
+        return NULL;
+    }
     json_t *model_value = json_object_get(root, "model");
     gboolean continuous =
         json_is_string(model_value) && strcmp(json_string_value(model_value), "continuous") == 0;
