@@ -407,6 +407,15 @@ __pool(Ctx *ctx, Scenario *sc, json_t *obj, gsize i)
                 m->start_unix = g_date_time_to_unix(dt);
         }
     }
+    if (p->price.n > 0 && !isnan(spot)) {
+        /* The recording's prices would win, and the price given would change nothing. */
+        g_autofree char *fs = scenario__join(field, "spot_price");
+        return scenario__fail(ctx, fs,
+                              "expected none: the trace of pool \"%s\" records its spot prices; "
+                              "scale them with \"price_scale\" instead, or leave them out of "
+                              "the trace",
+                              name);
+    }
     if (p->price.n == 0) {
         if (isnan(spot)) {
             g_autofree char *fs = scenario__join(field, "spot_price");
