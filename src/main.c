@@ -16,6 +16,7 @@ static const struct {
     {"compare", cmd_compare, "compare two results files and fail on a significant regression"},
     {"report", cmd_report, "render results as HTML, Markdown, JUnit XML, CSV or merged JSON"},
     {"trace", cmd_trace, "inspect, convert and make traces (info, convert, synth, formats)"},
+    {"imds", cmd_imds, "serve an emulated cloud metadata service with termination notices"},
 };
 
 static void
