@@ -18,6 +18,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_imds(int argc, char **argv);
+int cmd_testbed(int argc, char **argv);
 
 /* Parses @argv with @entries for "spotlab @command"; prints the error and returns FALSE on bad
  * usage. */

@@ -17,6 +17,7 @@ static const struct {
     {"report", cmd_report, "render results as HTML, Markdown, JUnit XML, CSV or merged JSON"},
     {"trace", cmd_trace, "inspect, convert and make traces (info, convert, synth, formats)"},
     {"imds", cmd_imds, "serve an emulated cloud metadata service with termination notices"},
+    {"testbed", cmd_testbed, "run a job across a schedule of spot instances and measure it"},
 };
 
 static void

@@ -11,6 +11,7 @@
  * folder, and the checkpoint write bandwidth is also given as a fraction of dd's.
  * Exits 1 when a run does not end with a complete emergency checkpoint and exit status 75.
  */
+#include "test-util.h"
 #include "workload-util.h"
 
 #include <signal.h>
@@ -56,17 +57,6 @@ __dd_gbps(const char *dir, guint64 bytes)
     double written = g_ascii_strtod(line, NULL);
     double seconds = g_ascii_strtod(copied + strlen("copied, "), NULL);
     return seconds > 0 ? written / seconds / 1e9 : 0;
-}
-
-static void
-__rmdir_recursive(const char *dir)
-{
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    for (const char *name = NULL; d != NULL && (name = g_dir_read_name(d)) != NULL;) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-        remove(path);
-    }
-    remove(dir);
 }
 
 int
@@ -144,7 +134,7 @@ main(int argc, char **argv)
             fprintf(stderr, "bench-notice: run %d: no complete emergency checkpoint (exit %d)\n", r,
                     status);
             failures++;
-            __rmdir_recursive(tmpl);
+            test_tmpdir_remove(tmpl);
             continue;
         }
         react[r] = (double)(test_workload_received_us(w, notice) - t0) / 1e3;
@@ -157,7 +147,7 @@ main(int argc, char **argv)
                "GB/s), exit %.1f ms after SIGTERM\n",
                r + 1, react[r], complete[r], (double)bytes / 1e9, gbps[r], exited[r]);
         if (dd) {
-            __rmdir_recursive(tmpl);
+            test_tmpdir_remove(tmpl);
             g_mkdir_with_parents(tmpl, 0755);
             dd_gbps[r] = __dd_gbps(tmpl, bytes);
             ratio[r] = dd_gbps[r] > 0 ? gbps[r] / dd_gbps[r] : 0;
@@ -166,7 +156,7 @@ main(int argc, char **argv)
                    dd_gbps[r], ratio[r]);
         }
         fflush(stdout);
-        __rmdir_recursive(tmpl);
+        test_tmpdir_remove(tmpl);
     }
     if (failures > 0)
         return 1;

@@ -2,6 +2,7 @@
  * loss, checkpoints, bit-identical resume after kill -9, SIGTERM and metadata notices, damaged
  * checkpoints, bad usage. */
 #include "checkpoint.h"
+#include "checkpoint-util.h"
 #include "test-util.h"
 #include "workload-util.h"
 
@@ -83,37 +84,6 @@ __last(TestWorkload *w, const char *event)
     return NULL;
 }
 
-static char *
-__ckpt(const char *dir, guint64 step)
-{
-    g_autofree char *name = g_strdup_printf("ckpt-%012" G_GUINT64_FORMAT ".spck", step);
-    return g_build_filename(dir, name, NULL);
-}
-
-/* Whether the checkpoints at @a and @b hold the same bytes in every section of the state. */
-static gboolean
-__same_state(const char *a, const char *b)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(WorkloadCheckpoint) ca = workload_checkpoint_load(a, &error);
-    g_autoptr(WorkloadCheckpoint) cb = ca ? workload_checkpoint_load(b, &error) : NULL;
-    if (cb == NULL) {
-        fprintf(stderr, "%s\n", error->message);
-        return FALSE;
-    }
-    const char *sections[] = {"config", "position", "params", "adam_m", "adam_v"};
-    for (gsize i = 0; i < G_N_ELEMENTS(sections); i++) {
-        guint64 na = 0, nb = 0;
-        const void *da = workload_checkpoint_section(ca, sections[i], G_MAXUINT64, &na, NULL);
-        const void *db = workload_checkpoint_section(cb, sections[i], G_MAXUINT64, &nb, NULL);
-        if (da == NULL || db == NULL || na != nb || memcmp(da, db, na) != 0) {
-            fprintf(stderr, "section %s differs between %s and %s\n", sections[i], a, b);
-            return FALSE;
-        }
-    }
-    return TRUE;
-}
-
 /* The loss falls, the run ends with a final checkpoint, the progress lines tell it all. */
 static void
 test_loss_falls(void)
@@ -150,7 +120,7 @@ test_loss_falls(void)
     json_t *exit_line = __last(w, "exit");
     CU_ASSERT_FATAL(exit_line != NULL);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(exit_line, "reason")), "completed");
-    g_autofree char *final = __ckpt(dir, 200);
+    g_autofree char *final = test_checkpoint_path(dir, 200);
     CU_ASSERT(g_file_test(final, G_FILE_TEST_IS_REGULAR));
     /* A tiny model's checkpoint stays under 1 MB. */
     CU_ASSERT(json_integer_value(json_object_get(end, "bytes")) < 1000000);
@@ -191,8 +161,9 @@ test_resume_bit_identical(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(resume, "step")), 40);
     CU_ASSERT_EQUAL(__count(c, "step"), 60);
 
-    g_autofree char *fa = __ckpt(straight, 100), *fc = __ckpt(killed, 100);
-    CU_ASSERT(__same_state(fa, fc));
+    g_autofree char *fa = test_checkpoint_path(straight, 100),
+                    *fc = test_checkpoint_path(killed, 100);
+    CU_ASSERT(test_same_training_state(fa, fc));
     /* The losses after the resume are those of the straight run, bit for bit. */
     GPtrArray *la = test_workload_lines(a), *lc = test_workload_lines(c);
     guint matched = 0;
@@ -251,8 +222,9 @@ test_random_kills_async(void)
     }
     g_rand_free(rand);
     CU_ASSERT(kills >= 2);
-    g_autofree char *fa = __ckpt(straight, 120), *fk = __ckpt(killed, 120);
-    CU_ASSERT(__same_state(fa, fk));
+    g_autofree char *fa = test_checkpoint_path(straight, 120),
+                    *fk = test_checkpoint_path(killed, 120);
+    CU_ASSERT(test_same_training_state(fa, fk));
     /* --keep 3 (the default) holds: no more than three checkpoints are left. */
     g_autoptr(GDir) d = g_dir_open(killed, 0, NULL);
     int n = 0;
@@ -292,7 +264,7 @@ test_sigterm(void)
     /* No step was lost: the checkpoint is of the last step reported. */
     json_t *last_step = __last(w, "step");
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(last_step, "step")), step);
-    g_autofree char *path = __ckpt(dir, (guint64)step);
+    g_autofree char *path = test_checkpoint_path(dir, (guint64)step);
     g_autoptr(WorkloadCheckpoint) ckpt = workload_checkpoint_load(path, NULL);
     CU_ASSERT(ckpt != NULL);
 
@@ -360,7 +332,7 @@ test_damaged_checkpoint(void)
     test_workload_signal(w, SIGKILL);
     test_workload_wait(w, 60);
 
-    g_autofree char *newest = __ckpt(dir, 40);
+    g_autofree char *newest = test_checkpoint_path(dir, 40);
     int fd = open(newest, O_RDWR);
     CU_ASSERT_FATAL(fd >= 0);
     off_t size = lseek(fd, 0, SEEK_END);

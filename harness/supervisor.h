@@ -1,0 +1,256 @@
+/* spotlab harness: the supervisor, which runs one job across a schedule of simulated spot
+ * instances and measures how it survived their reclaims (docs/testbed.md).
+ *
+ * A job is a workload command. Each instance of the schedule runs it once, as a fresh process
+ * in a process group of its own, beside a fresh emulated metadata service of the instance's
+ * cloud (imds.h) on loopback. The supervisor delivers the cloud's termination notice as that
+ * cloud does:
+ * - at T_notice the metadata service shows the notice (harness_imds_notify) with the reclaim
+ *   time T_reclaim = T_notice + lead; Google also powers the VM off softly (ACPI), which the
+ *   guest turns into SIGTERM for every process: SIGTERM to the group at T_notice;
+ * - AWS and Azure send nothing to the processes before T_reclaim, when the OS is shut down:
+ *   SIGTERM to the group at T_reclaim;
+ * - at T_reclaim + grace the machine is gone: SIGKILL to the group.
+ * The workload's progress lines (docs/progress-protocol.md), read from a pipe named by
+ * SPOTLAB_PROGRESS_FD, and the supervisor's own monotonic clock give the measurements: when the
+ * notice was seen, whether the emergency checkpoint finished before the kill, steps lost, when
+ * the job recovered on the next instance.
+ *
+ * The job ends when a process exits 0 (finished), or when the instances run out (not
+ * finished). A process that exits 75, or dies by a signal, goes on on the next instance; one
+ * that exits with another status is a failed run, recorded, and the job also goes on.
+ *
+ * No process outlives the supervisor: the group is killed (SIGKILL) when its leader exits, on
+ * harness_supervisor_abort(), and in harness_supervisor_free(); every child is reaped; on Linux
+ * the children also get PR_SET_PDEATHSIG, so that a supervisor killed by SIGKILL takes its
+ * children with it (the group's leader dies, what it started itself is its own business).
+ *
+ * Times: scheduled with millisecond timers on the GMainContext, measured with
+ * g_get_monotonic_time(); each delivery records how late it came against its schedule. In the
+ * record every time is in microseconds since the run's start, HARNESS_TIME_NONE when the event
+ * did not happen.
+ *
+ * Threads and ownership: a HarnessSupervisor lives on the thread that iterates its context (the
+ * context must be that thread's thread-default, as imds.h requires). The caller owns it and
+ * frees it with harness_supervisor_free(); the record it returns is borrowed from it.
+ */
+#pragma once
+
+#include "imds.h"
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+#define HARNESS_SUPERVISOR_ERROR (harness_supervisor_error_quark())
+GQuark harness_supervisor_error_quark(void);
+
+typedef enum {
+    HARNESS_SUPERVISOR_ERROR_INVALID, /* a configuration that cannot run */
+    HARNESS_SUPERVISOR_ERROR_SPAWN,   /* the workload could not be started */
+    HARNESS_SUPERVISOR_ERROR_IMDS,    /* a metadata service could not listen */
+    HARNESS_SUPERVISOR_ERROR_ABORTED, /* harness_supervisor_abort() ended the run */
+} HarnessSupervisorError;
+
+/* A time that did not happen, and a setting left to the cloud's default. */
+#define HARNESS_TIME_NONE (-1)
+#define HARNESS_DEFAULT   (-1)
+
+/* When the processes get SIGTERM. */
+typedef enum {
+    HARNESS_SIGTERM_DEFAULT,   /* the cloud's way: Google at the notice, AWS and Azure at reclaim */
+    HARNESS_SIGTERM_AT_NOTICE, /* with the metadata notice (Google's ACPI soft-off) */
+    HARNESS_SIGTERM_AT_RECLAIM, /* when the OS is shut down at the reclaim (AWS, Azure) */
+    HARNESS_SIGTERM_NEVER,      /* straight to SIGKILL at reclaim + grace */
+} HarnessSigtermPolicy;
+
+/* One simulated instance. Fill with harness_instance_spec_init(), then change what differs. */
+typedef struct {
+    HarnessImdsCloud cloud;
+    gint64 notice_after_us; /* from the process's start to the notice; HARNESS_TIME_NONE: no
+                               notice, the instance runs until the workload exits */
+    gint64 notice_lead_us;  /* notice to reclaim; HARNESS_DEFAULT: 120 s AWS, 30 s Google, Azure */
+    gint64 grace_us;        /* reclaim to SIGKILL; HARNESS_DEFAULT: the cloud's (see
+                               harness_cloud_default_grace_us) */
+    HarnessSigtermPolicy sigterm;
+    double price_per_hour; /* USD per hour of this instance; 0: no cost recorded */
+} HarnessInstanceSpec;
+
+/* Sets @spec to @cloud with no notice and every default. */
+void harness_instance_spec_init(HarnessInstanceSpec *spec, HarnessImdsCloud cloud);
+
+/* The clouds' defaults: notice lead (AWS 120 s, Google 30 s, Azure 30 s); grace after the
+ * reclaim before the hard power-off (AWS 5 s and Azure 5 s: the OS shutdown that SIGTERM
+ * starts; Google 0 s: the soft-off came at the notice, the reclaim is the hard off); SIGTERM at
+ * the notice for Google, at reclaim for AWS and Azure. */
+gint64 harness_cloud_default_lead_us(HarnessImdsCloud cloud);
+gint64 harness_cloud_default_grace_us(HarnessImdsCloud cloud);
+HarnessSigtermPolicy harness_cloud_default_sigterm(HarnessImdsCloud cloud);
+
+/* "default", "notice", "reclaim", "never"; FALSE for anything else. */
+gboolean harness_sigterm_policy_parse(const char *text, HarnessSigtermPolicy *policy);
+const char *harness_sigterm_policy_name(HarnessSigtermPolicy policy);
+
+typedef struct {
+    const HarnessInstanceSpec *instances; /* borrowed; copied by harness_supervisor_new() */
+    guint n_instances;                    /* >= 1 */
+    gint64 restart_delay_us;              /* from an instance's end to the next start (>= 0) */
+} HarnessSchedule;
+
+typedef struct {
+    /* The workload command, NULL-terminated (copied). argv[0] is looked up in PATH. "{cloud}"
+     * (aws, gcp or azure) and "{instance}" (0, 1, ...) are replaced in every argument. It is
+     * run directly (g_spawn), never through a shell. */
+    const char *const *argv;
+    const char *working_dir; /* NULL: the supervisor's own */
+    const char *const *env;  /* extra "NAME=VALUE" for the workload, or NULL (copied) */
+    HarnessSchedule schedule;
+} HarnessSupervisorConfig;
+
+typedef enum {
+    HARNESS_RUN_RUNNING,      /* not ended yet */
+    HARNESS_RUN_FINISHED,     /* a workload process exited 0 */
+    HARNESS_RUN_NOT_FINISHED, /* the instances ran out first */
+    HARNESS_RUN_ABORTED,      /* harness_supervisor_abort() */
+    HARNESS_RUN_ERROR,        /* a workload could not be started, or a service could not listen */
+} HarnessRunOutcome;
+
+/* How an instance's process ended. */
+typedef enum {
+    HARNESS_END_NONE,      /* not started, or still running */
+    HARNESS_END_COMPLETED, /* exit 0: the job is done */
+    HARNESS_END_STOPPED,   /* exit 75: stopped for a notice, resumable */
+    HARNESS_END_KILLED,    /* SIGKILLed by the supervisor at reclaim + grace */
+    HARNESS_END_SIGNALED,  /* died by another signal (its own SIGTERM handling, a crash) */
+    HARNESS_END_FAILED,    /* another exit status */
+    HARNESS_END_ABORTED,   /* killed by harness_supervisor_abort() or _free() */
+} HarnessInstanceEnd;
+
+typedef struct {
+    guint index;
+    HarnessImdsCloud cloud;
+    int pid;           /* also the process group; 0 when it never started */
+    gint64 started_us; /* the process started (spawned) */
+    gint64 exited_us;  /* the process was seen to end */
+    gint64 ended_us;   /* the instance ended: at its reclaim if it had a notice, else at exit */
+    HarnessInstanceEnd end;
+    int exit_status;    /* when it exited: its status; else -1 */
+    int exit_signal;    /* when a signal ended it: the signal; else 0 */
+    char *exit_reason;  /* the "reason" of its exit line, or NULL */
+    gint64 resume_step; /* the step it resumed from; -1 when it did not say */
+    gint64 first_step;  /* first and last step lines; -1 when none */
+    gint64 last_step;
+    guint lines;     /* progress lines read */
+    guint bad_lines; /* lines that were not JSON objects */
+    double price_per_hour;
+    double cost; /* price_per_hour * (ended - started) */
+} HarnessInstanceRecord;
+
+/* One per instance whose notice was delivered. */
+typedef struct {
+    guint instance;
+    HarnessImdsCloud cloud;
+    gint64 notice_us;           /* harness_imds_notify() called */
+    gint64 sigterm_us;          /* SIGTERM sent to the group (at notice or reclaim) */
+    gint64 reclaim_us;          /* the reclaim timer fired (scheduled: notice + lead) */
+    gint64 reaction_us;         /* the first "notice" line arrived */
+    char *reaction_source;      /* its "source": "aws", "gcp", "azure", "sigterm"...; or NULL */
+    gint64 checkpoint_start_us; /* first emergency checkpoint_start after the notice */
+    gint64 checkpoint_end_us;   /* its checkpoint_end */
+    gboolean checkpoint_ok;     /* that end said ok */
+    gint64 checkpoint_step;     /* its step; -1 when none */
+    gint64 killed_us;      /* SIGKILL sent while the process lived; NONE when it exited before */
+    gint64 exited_us;      /* the process was seen to end */
+    gint64 step_at_notice; /* the last step reported when the notice was delivered */
+    gint64 last_step;      /* the last step reported before the kill or exit */
+    gint64 saved_step;     /* the newest complete checkpoint then (0: none) */
+    gint64 steps_lost;     /* last_step - saved_step */
+    gint64 restarted_us;   /* the next instance's process started */
+    gint64 recovered_us;   /* a later instance first reported a step above last_step */
+} HarnessInterruption;
+
+/* One scheduled action and when it really happened. */
+typedef struct {
+    guint instance;
+    const char *what; /* "start", "notice", "sigterm", "reclaim", "sigkill" (static) */
+    gint64 scheduled_us;
+    gint64 actual_us;
+} HarnessDelivery;
+
+typedef struct {
+    HarnessRunOutcome outcome;
+    gint64 wall_us;        /* the run's start to its end */
+    gint64 final_step;     /* the last step any instance reported; -1 when none */
+    gint64 total_steps;    /* the "total_steps" of the first start line; -1 when none */
+    guint failed_runs;     /* instances whose process ended HARNESS_END_FAILED */
+    double cost;           /* the instances' costs */
+    GArray *instances;     /* HarnessInstanceRecord, one per instance started */
+    GArray *interruptions; /* HarnessInterruption */
+    GArray *deliveries;    /* HarnessDelivery */
+} HarnessRunRecord;
+
+typedef struct _HarnessSupervisor HarnessSupervisor;
+
+/**
+ * harness_supervisor_new:
+ * @cfg: the command and schedule (copied).
+ * Returns: (transfer full): a supervisor that has started nothing, or NULL with
+ * HARNESS_SUPERVISOR_ERROR_INVALID (no command, no instance, a negative time).
+ */
+HarnessSupervisor *harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error);
+
+/**
+ * harness_supervisor_start:
+ * @context: (nullable): where its timers, child watches, pipes and metadata services run; NULL:
+ *   the global default context. It must be the thread-default context of the thread that
+ *   iterates it.
+ * Starts the first instance and returns; the run goes on as @context is iterated. Call once.
+ * Returns: FALSE with HARNESS_SUPERVISOR_ERROR_SPAWN or _IMDS when the first instance cannot
+ * start (the record then says HARNESS_RUN_ERROR).
+ */
+gboolean harness_supervisor_start(HarnessSupervisor *sup, GMainContext *context, GError **error);
+
+/**
+ * harness_supervisor_run:
+ * Starts the run and iterates @context (pushed as the thread-default) until it ends.
+ * Returns: TRUE when the job finished or the instances ran out (see the record's outcome);
+ * FALSE with HARNESS_SUPERVISOR_ERROR_ABORTED after harness_supervisor_abort(), or with
+ * _SPAWN or _IMDS when an instance could not start. The record is complete in every case.
+ */
+gboolean harness_supervisor_run(HarnessSupervisor *sup, GMainContext *context, GError **error);
+
+/* Whether the run has ended (any outcome). */
+gboolean harness_supervisor_is_done(const HarnessSupervisor *sup);
+
+/**
+ * harness_supervisor_abort:
+ * Ends the run now: SIGKILL to the running group, timers cancelled; the run ends
+ * HARNESS_RUN_ABORTED once the process is reaped (on a later iteration of the context). For a
+ * command's SIGINT/SIGTERM handler (g_unix_signal_add). Does nothing once the run has ended.
+ */
+void harness_supervisor_abort(HarnessSupervisor *sup);
+
+/* The record so far (borrowed; valid until the supervisor is freed). */
+const HarnessRunRecord *harness_supervisor_record(const HarnessSupervisor *sup);
+
+/**
+ * harness_supervisor_record_to_json:
+ * Returns: (transfer full): the record as a JSON object (docs/testbed.md): the command, the
+ * schedule, outcome, totals, instances, interruptions and deliveries, every time in seconds
+ * since the run's start (null when it did not happen).
+ */
+json_t *harness_supervisor_record_to_json(const HarnessSupervisor *sup);
+
+const char *harness_run_outcome_name(HarnessRunOutcome outcome);
+const char *harness_instance_end_name(HarnessInstanceEnd end);
+
+/**
+ * harness_supervisor_free:
+ * Accepts NULL. Mid-run: kills the running process group with SIGKILL and reaps its leader
+ * (blocking for the moment that takes), then frees everything. Call it on the context's thread.
+ */
+void harness_supervisor_free(HarnessSupervisor *sup);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HarnessSupervisor, harness_supervisor_free)
+
+G_END_DECLS
