@@ -19,6 +19,7 @@
 #include "checkpoint.h"
 #include "corpus.h"
 #include "model.h"
+#include "interval.h"
 #include "notice.h"
 #include "progress.h"
 #include "queue.h"
@@ -74,31 +75,6 @@ __queue_arg(const char *command, int argc, char **argv)
             "Run 'spotlab-infer %s --help' for the usage.\n",
             command, argc - 1, command);
     return NULL;
-}
-
-/* A duration: "30s", "500ms", "2m", "1h", "1.5s" or plain seconds ("30"). */
-static gboolean
-__parse_duration(const char *text, gint64 *us)
-{
-    if (text == NULL || *text == '\0')
-        return FALSE;
-    char *end = NULL;
-    double value = g_ascii_strtod(text, &end);
-    if (end == text || !(value > 0) || value > 1e9)
-        return FALSE;
-    double scale;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        scale = 1e6;
-    else if (strcmp(end, "ms") == 0)
-        scale = 1e3;
-    else if (strcmp(end, "m") == 0)
-        scale = 60e6;
-    else if (strcmp(end, "h") == 0)
-        scale = 3600e6;
-    else
-        return FALSE;
-    *us = (gint64)(value * scale);
-    return *us > 0;
 }
 
 /* ---- init ---- */
@@ -532,7 +508,7 @@ __cmd_work(int argc, char **argv)
         fprintf(stderr, "spotlab-infer work: --model is required (a checkpoint file or folder)\n");
         return INFER_EXIT_USAGE;
     }
-    if (lease_text != NULL && !__parse_duration(lease_text, &w.lease_us)) {
+    if (lease_text != NULL && !workload_parse_interval(lease_text, &w.lease_us)) {
         fprintf(stderr,
                 "spotlab-infer work: --lease: expected a duration like \"30s\", got \"%s\"\n",
                 lease_text);
@@ -555,7 +531,7 @@ __cmd_work(int argc, char **argv)
                 cloud_text);
         return INFER_EXIT_USAGE;
     }
-    if (poll_text != NULL && !__parse_duration(poll_text, &notice_cfg.poll_interval_us)) {
+    if (poll_text != NULL && !workload_parse_interval(poll_text, &notice_cfg.poll_interval_us)) {
         fprintf(stderr,
                 "spotlab-infer work: --notice-poll: expected a duration like \"5s\", got "
                 "\"%s\"\n",

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gelu.h"
 #include "model.h"
 
 struct TrainModel {
@@ -177,27 +178,6 @@ linear_backward(TrainModel *model, size_t n, size_t in, size_t out, const float 
     }
 }
 
-/* GELU, tanh form, and its derivative. model-cuda.cu writes the same expressions in the same
- * order (and is compiled without contraction), so only tanhf's last bits may differ. */
-#define GELU_K0 0.7978845608028654f /* sqrt(2 / pi) */
-#define GELU_K1 0.044715f
-#define GELU_K3 0.134145f /* 3 * GELU_K1 */
-
-static inline float
-gelu(float x)
-{
-    const float u = GELU_K0 * (x + GELU_K1 * x * x * x);
-    return 0.5f * x * (1.0f + tanhf(u));
-}
-
-static inline float
-gelu_grad(float x)
-{
-    const float x2 = x * x;
-    const float t = tanhf(GELU_K0 * (x + GELU_K1 * x2 * x));
-    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K0 * (1.0f + GELU_K3 * x2);
-}
-
 /* ---- The model ---- */
 
 static float *
@@ -227,7 +207,7 @@ forward(TrainModel *model, const uint8_t *tokens, size_t stride, size_t n)
         linear_forward(model, n, width, hid, in, param_of(model, model->params, 1 + 2 * l),
                        param_of(model, model->params, 2 + 2 * l), z);
         for (size_t i = 0; i < n * hid; i++)
-            h[i] = l == 0 ? gelu(z[i]) : in[i] + gelu(z[i]);
+            h[i] = l == 0 ? train_gelu(z[i]) : in[i] + train_gelu(z[i]);
         in = h;
         width = hid;
     }
@@ -277,7 +257,7 @@ backward(TrainModel *model, const uint8_t *tokens)
     for (uint32_t l = cfg->layers; l-- > 0;) {
         const float *z = model->z + (size_t)l * n * hid;
         for (size_t i = 0; i < n * hid; i++)
-            model->dz[i] = model->dh[i] * gelu_grad(z[i]);
+            model->dz[i] = model->dh[i] * train_gelu_grad(z[i]);
         const float *in = l == 0 ? model->x0 : model->h + (size_t)(l - 1) * n * hid;
         const size_t width = l == 0 ? in0 : hid;
         float *dx = l == 0 ? model->dx0 : model->tmp;

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gelu.h"
 #include "model.h"
 
 struct TrainModel {
@@ -89,10 +90,6 @@ fail_blas(char *err, size_t errlen, const char *what, cublasStatus_t s)
 
 /* ---- Kernels ---- */
 
-#define GELU_K0 0.7978845608028654f /* sqrt(2 / pi) */
-#define GELU_K1 0.044715f
-#define GELU_K3 0.134145f /* 3 * GELU_K1 */
-
 enum { THREADS = 256 };
 
 /* Blocks for @n elements at THREADS a block; the kernels stride over the grid, so a cap only
@@ -109,21 +106,6 @@ blocks_for(size_t n)
 #define GRID_STRIDE(i, n)                                                                          \
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                        \
          i += (size_t)gridDim.x * blockDim.x)
-
-__device__ __forceinline__ float
-gelu_f(float x)
-{
-    const float u = GELU_K0 * (x + GELU_K1 * x * x * x);
-    return 0.5f * x * (1.0f + tanhf(u));
-}
-
-__device__ __forceinline__ float
-gelu_grad_f(float x)
-{
-    const float x2 = x * x;
-    const float t = tanhf(GELU_K0 * (x + GELU_K1 * x2 * x));
-    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K0 * (1.0f + GELU_K3 * x2);
-}
 
 /* x0[r][c * embed + e] = emb[tokens[r * stride + c]][e] */
 static __global__ void
@@ -172,7 +154,7 @@ k_bias_gelu(uint32_t n, uint32_t width, const float *__restrict__ bias, float *_
     {
         const float zi = z[i] + bias[i % width];
         z[i] = zi;
-        h[i] = h_prev != NULL ? h_prev[i] + gelu_f(zi) : gelu_f(zi);
+        h[i] = h_prev != NULL ? h_prev[i] + train_gelu(zi) : train_gelu(zi);
     }
 }
 
@@ -242,7 +224,7 @@ k_gelu_backward(size_t total, const float *__restrict__ dh, const float *__restr
 {
     GRID_STRIDE(i, total)
     {
-        dz[i] = dh[i] * gelu_grad_f(z[i]);
+        dz[i] = dh[i] * train_gelu_grad(z[i]);
     }
 }
 

@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "corpus.h"
 #include "model.h"
+#include "interval.h"
 #include "notice.h"
 #include "progress.h"
 #include "rng.h"
@@ -186,25 +187,6 @@ __resume(Trainer *t, WorkloadCheckpoint *ckpt, gboolean config_given, GError **e
     return TRUE;
 }
 
-/* "5s", "500ms", "2m" or plain seconds. */
-static gboolean
-__parse_interval(const char *text, gint64 *us)
-{
-    char *end = NULL;
-    double v = g_ascii_strtod(text, &end);
-    if (end == text || !(v > 0))
-        return FALSE;
-    double scale = 1e6;
-    if (strcmp(end, "ms") == 0)
-        scale = 1e3;
-    else if (strcmp(end, "m") == 0)
-        scale = 60e6;
-    else if (*end != '\0' && strcmp(end, "s") != 0)
-        return FALSE;
-    *us = (gint64)(v * scale);
-    return *us > 0;
-}
-
 static void
 __trainer_clear(Trainer *t)
 {
@@ -344,7 +326,7 @@ main(int argc, char **argv)
                 notice_cloud);
         goto out;
     }
-    if (notice_poll != NULL && !__parse_interval(notice_poll, &notice.poll_interval_us)) {
+    if (notice_poll != NULL && !workload_parse_interval(notice_poll, &notice.poll_interval_us)) {
         fprintf(stderr,
                 "spotlab-train: --notice-poll: expected an interval like 5s or 500ms, "
                 "got '%s'\n",
