@@ -53,6 +53,7 @@ struct _HarnessSupervisor {
     GError *run_error;
     gint64 t0; /* the run's start, monotonic */
     guint start_timer;
+    guint next_index; /* the instance the start timer starts */
     gint64 next_start_at;
     gint64 saved_step; /* the newest complete checkpoint of the job (0: none) */
 
@@ -92,6 +93,7 @@ harness_instance_spec_init(HarnessInstanceSpec *spec, HarnessImdsCloud cloud)
         .notice_lead_us = HARNESS_DEFAULT,
         .grace_us = HARNESS_DEFAULT,
         .sigterm = HARNESS_SIGTERM_DEFAULT,
+        .start_delay_us = HARNESS_DEFAULT,
     };
 }
 
@@ -161,7 +163,8 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
         const HarnessInstanceSpec *s = &cfg->schedule.instances[i];
         if ((guint)s->cloud > HARNESS_IMDS_AZURE || (guint)s->sigterm > HARNESS_SIGTERM_NEVER ||
             s->notice_after_us < HARNESS_TIME_NONE || s->notice_lead_us < HARNESS_DEFAULT ||
-            s->grace_us < HARNESS_DEFAULT || !(s->price_per_hour >= 0)) {
+            s->grace_us < HARNESS_DEFAULT || s->start_delay_us < HARNESS_DEFAULT ||
+            !(s->price_per_hour >= 0)) {
             g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_INVALID,
                         "instance %u: expected a cloud, times >= 0 (or the defaults) and a "
                         "price >= 0",
@@ -454,7 +457,7 @@ __on_start_timer(gpointer user_data)
     HarnessSupervisor *sup = user_data;
     sup->start_timer = 0;
     g_autoptr(GError) error = NULL;
-    if (!__start_instance(sup, sup->cur.index + 1, sup->next_start_at, &error)) {
+    if (!__start_instance(sup, sup->next_index, sup->next_start_at, &error)) {
         g_propagate_error(&sup->run_error, g_steal_pointer(&error));
         __finish(sup, HARNESS_RUN_ERROR);
     }
@@ -483,7 +486,9 @@ __instance_end(HarnessSupervisor *sup, gint64 end, gboolean go_on)
         __finish(sup, HARNESS_RUN_NOT_FINISHED);
         return;
     }
-    sup->next_start_at = end + sup->restart_delay_us;
+    gint64 delay = sup->specs[c->index + 1].start_delay_us;
+    sup->next_index = c->index + 1;
+    sup->next_start_at = end + (delay == HARNESS_DEFAULT ? sup->restart_delay_us : delay);
     sup->start_timer = __timer_at(sup, sup->next_start_at, __on_start_timer);
 }
 
@@ -782,6 +787,13 @@ harness_supervisor_start(HarnessSupervisor *sup, GMainContext *context, GError *
     sup->started = TRUE;
     sup->context = g_main_context_ref(context != NULL ? context : g_main_context_default());
     sup->t0 = g_get_monotonic_time();
+    if (sup->specs[0].start_delay_us > 0) {
+        /* The first instance is provisioned like every other: it starts later. */
+        sup->next_index = 0;
+        sup->next_start_at = sup->t0 + sup->specs[0].start_delay_us;
+        sup->start_timer = __timer_at(sup, sup->next_start_at, __on_start_timer);
+        return TRUE;
+    }
     if (!__start_instance(sup, 0, sup->t0, error)) {
         __finish(sup, HARNESS_RUN_ERROR);
         return FALSE;
@@ -864,13 +876,16 @@ __schedule_json(const HarnessSupervisor *sup)
     json_t *list = json_array();
     for (guint i = 0; i < sup->n_specs; i++) {
         const HarnessInstanceSpec *s = &sup->specs[i];
-        json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:o, s:s, s:f}", "cloud",
-                                              harness_imds_cloud_name(s->cloud), "notice_after",
-                                              __seconds(s->notice_after_us), "notice_lead",
-                                              __seconds(s->notice_lead_us), "grace",
-                                              __seconds(s->grace_us), "sigterm",
-                                              harness_sigterm_policy_name(__sigterm_of(s)),
-                                              "price_per_hour", s->price_per_hour));
+        gint64 delay = s->start_delay_us != HARNESS_DEFAULT ? s->start_delay_us
+                       : i == 0                             ? 0
+                                                            : sup->restart_delay_us;
+        json_array_append_new(
+            list, json_pack("{s:s, s:o, s:o, s:o, s:s, s:f, s:o}", "cloud",
+                            harness_imds_cloud_name(s->cloud), "notice_after",
+                            __seconds(s->notice_after_us), "notice_lead",
+                            __seconds(s->notice_lead_us), "grace", __seconds(s->grace_us),
+                            "sigterm", harness_sigterm_policy_name(__sigterm_of(s)),
+                            "price_per_hour", s->price_per_hour, "start_delay", __seconds(delay)));
     }
     return json_pack("{s:o, s:o}", "instances", list, "restart_delay",
                      __seconds(sup->restart_delay_us));

@@ -75,6 +75,9 @@ typedef struct {
                                harness_cloud_default_grace_us) */
     HarnessSigtermPolicy sigterm;
     double price_per_hour; /* USD per hour of this instance; 0: no cost recorded */
+    gint64 start_delay_us; /* from the previous instance's end (the run's start for the first)
+                              to this one's start; HARNESS_DEFAULT: the schedule's restart delay
+                              (0 for the first) */
 } HarnessInstanceSpec;
 
 /* Sets @spec to @cloud with no notice and every default. */

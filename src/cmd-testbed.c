@@ -87,7 +87,7 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
         return __fail(r, field, "expected an instance (an object with \"cloud\"), got %s", got);
     }
     static const char *const keys[] = {"cloud",   "notice_after",   "notice_lead", "grace",
-                                       "sigterm", "price_per_hour", NULL};
+                                       "sigterm", "price_per_hour", "start_delay", NULL};
     if (!json_source_check_keys(r->src, v, field, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
                                 r->error))
         return FALSE;
@@ -103,7 +103,8 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
     harness_instance_spec_init(spec, c);
     if (!__duration(r, v, field, "notice_after", TRUE, &spec->notice_after_us) ||
         !__duration(r, v, field, "notice_lead", FALSE, &spec->notice_lead_us) ||
-        !__duration(r, v, field, "grace", FALSE, &spec->grace_us))
+        !__duration(r, v, field, "grace", FALSE, &spec->grace_us) ||
+        !__duration(r, v, field, "start_delay", FALSE, &spec->start_delay_us))
         return FALSE;
     json_t *sigterm = json_object_get(v, "sigterm");
     if (sigterm != NULL &&
