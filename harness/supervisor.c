@@ -1,17 +1,21 @@
 /* spotlab harness: the supervisor (see supervisor.h). */
 #include "supervisor.h"
 
+#include "progress-lines.h"
+
 #include <errno.h>
 #include <glib-unix.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <glib/gstdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #endif
 
 G_DEFINE_QUARK(harness - supervisor - error - quark, harness_supervisor_error)
@@ -19,25 +23,45 @@ G_DEFINE_QUARK(harness - supervisor - error - quark, harness_supervisor_error)
 /* The descriptor the workload writes its progress lines to. */
 #define PROGRESS_FD 3
 /* A "line" longer than this without a newline is dropped: the protocol promises < 4096. */
-#define MAX_PENDING (1u << 20)
 /* The status of a workload stopped by a notice with a complete checkpoint (EX_TEMPFAIL). */
 #define EXIT_NOTICE 75
 
-/* The instance that runs now, or last ran. */
+/* The instance that runs now, or last ran, and its process. An instance outlives its process
+ * when it has a notice (it lasts until its reclaim) and across restarts after a crash or hang. */
 typedef struct {
+    /* The instance. */
     gboolean active; /* started and not yet ended */
     guint index;
+    HarnessImds *imds;
+    char *checkpoint_dir;    /* what {checkpoint_dir} names; NULL: none */
+    gboolean checkpoint_own; /* a local disk: deleted when the instance ends */
+    guint due_timer, notice_timer, duplicate_timer, reclaim_timer, kill_timer;
+    guint crash_timer, hang_timer, checkpoint_timer, restart_timer;
+    /* monotonic, microseconds */
+    gint64 started, due_at, notice_at, duplicate_at, reclaim_at, kill_at;
+    gint64 crash_at, hang_at, checkpoint_kill_at, restart_at;
+    gint64 reclaim_unix_us; /* the reclaim time the notice announces */
+    gboolean due;           /* the notice came due (delivered or not): reclaimed at reclaim_at */
+    gboolean reclaimed;     /* the reclaim happened (scheduled, or at a checkpoint) */
+    gint interruption;      /* index in the record, -1 when none */
+    guint checkpoints;      /* checkpoint_start lines on this instance, every process */
+
+    /* Its process (the latest one). */
     GPid pid;
     gboolean alive;  /* not yet seen to exit */
-    gboolean killed; /* SIGKILLed at reclaim + grace */
-    HarnessImds *imds;
-    int fd; /* read end of the progress pipe; -1 when closed */
+    gboolean killed; /* SIGKILLed at reclaim + grace, at a checkpoint or as hung */
+    int fd;          /* read end of the progress pipe; -1 when closed */
     GString *pending;
-    guint fd_source, child_source;
-    guint notice_timer, reclaim_timer, kill_timer;
-    gint64 started, notice_at, reclaim_at, kill_at; /* monotonic, microseconds */
-    gboolean noticed, reclaimed;
-    gint interruption; /* index in the record, -1 when none */
+    guint fd_source, child_source, watchdog_timer;
+    gint64 spawned, last_line;     /* monotonic */
+    gint64 resume_step, last_step; /* this process's; -1 when none */
+    gint64 checkpoint_open;        /* a checkpoint started and not ended; -1 when none */
+    /* Lost work in time: when the work after the job's saved state began on this process
+     * (NONE until a step after it), the checkpoint in flight and when work after its state
+     * began, and when the last step line came. */
+    gint64 saved_from, cand_step, cand_from, last_step_at;
+    gint failure;    /* its entry in the record's failures, -1 when none */
+    gint restart_of; /* the failure it was started after, -1 for the instance's first */
 } Current;
 
 struct _HarnessSupervisor {
@@ -47,6 +71,11 @@ struct _HarnessSupervisor {
     HarnessInstanceSpec *specs;
     guint n_specs;
     gint64 restart_delay_us;
+    gint64 progress_timeout_us;
+    char *checkpoint_dir; /* absolute, or NULL */
+    gboolean checkpoint_local;
+    char *local_root;       /* local disks live under this folder of ours; NULL until made */
+    gboolean local_root_rm; /* it is ours to remove at the end (not a user's checkpoint_dir) */
 
     GMainContext *context; /* a reference, once started */
     gboolean started, done, aborted;
@@ -55,7 +84,7 @@ struct _HarnessSupervisor {
     guint start_timer;
     guint next_index; /* the instance the start timer starts */
     gint64 next_start_at;
-    gint64 saved_step; /* the newest complete checkpoint of the job (0: none) */
+    gint64 saved_step; /* the newest complete checkpoint the job can resume from (0: none) */
 
     Current cur;
     HarnessRunRecord rec;
@@ -94,6 +123,9 @@ harness_instance_spec_init(HarnessInstanceSpec *spec, HarnessImdsCloud cloud)
         .grace_us = HARNESS_DEFAULT,
         .sigterm = HARNESS_SIGTERM_DEFAULT,
         .start_delay_us = HARNESS_DEFAULT,
+        .notice_duplicate_us = HARNESS_TIME_NONE,
+        .crash_after_us = HARNESS_TIME_NONE,
+        .hang_after_us = HARNESS_TIME_NONE,
     };
 }
 
@@ -131,6 +163,18 @@ harness_instance_end_name(HarnessInstanceEnd end)
     return (guint)end < G_N_ELEMENTS(names) ? names[end] : "?";
 }
 
+static const char *
+__failure_kind_name(HarnessFailureKind kind)
+{
+    return kind == HARNESS_FAILURE_CRASH ? "crash" : "hang";
+}
+
+static const char *
+__reclaim_cause_name(HarnessReclaimCause cause)
+{
+    return cause == HARNESS_RECLAIM_AT_CHECKPOINT ? "checkpoint" : "scheduled";
+}
+
 static HarnessSigtermPolicy
 __sigterm_of(const HarnessInstanceSpec *spec)
 {
@@ -140,38 +184,90 @@ __sigterm_of(const HarnessInstanceSpec *spec)
 
 /* ---- construction ------------------------------------------------------------------------- */
 
+static gboolean
+__argv_uses(char **argv, const char *placeholder)
+{
+    for (guint i = 0; argv[i] != NULL; i++)
+        if (strstr(argv[i], placeholder) != NULL)
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean __invalid(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean
+__invalid(GError **error, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    g_autofree char *message = g_strdup_vprintf(format, ap);
+    va_end(ap);
+    g_set_error_literal(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_INVALID, message);
+    return FALSE;
+}
+
+static gboolean
+__check_spec(const HarnessInstanceSpec *s, guint i, gint64 progress_timeout_us, GError **error)
+{
+    if ((guint)s->cloud > HARNESS_IMDS_AZURE || (guint)s->sigterm > HARNESS_SIGTERM_NEVER ||
+        s->notice_after_us < HARNESS_TIME_NONE || s->notice_lead_us < HARNESS_DEFAULT ||
+        s->grace_us < HARNESS_DEFAULT || s->start_delay_us < HARNESS_DEFAULT ||
+        !(s->price_per_hour >= 0))
+        return __invalid(error,
+                         "instance %u: expected a cloud, times >= 0 (or the defaults) and a "
+                         "price >= 0",
+                         i);
+    if (s->notice_late_us < 0 || s->notice_duplicate_us < HARNESS_TIME_NONE ||
+        s->crash_after_us < HARNESS_TIME_NONE || s->hang_after_us < HARNESS_TIME_NONE ||
+        s->reclaim_checkpoint_delay_us < 0)
+        return __invalid(error, "instance %u: expected fault times >= 0 (or none)", i);
+    if (s->imds_fail_count > 0 && (s->imds_fail_status < 400 || s->imds_fail_status > 599))
+        return __invalid(error,
+                         "instance %u: metadata failures: expected an HTTP status in 400..599, "
+                         "got %u",
+                         i, s->imds_fail_status);
+    if (s->hang_after_us != HARNESS_TIME_NONE && progress_timeout_us == 0 &&
+        s->notice_after_us == HARNESS_TIME_NONE)
+        return __invalid(error,
+                         "instance %u: a hang that nothing ends: expected a progress timeout or "
+                         "a notice",
+                         i);
+    return TRUE;
+}
+
 HarnessSupervisor *
 harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
 {
     g_return_val_if_fail(cfg != NULL, NULL);
     if (cfg->argv == NULL || cfg->argv[0] == NULL || cfg->argv[0][0] == '\0') {
-        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_INVALID,
-                    "no workload command");
+        __invalid(error, "no workload command");
         return NULL;
     }
     if (cfg->schedule.n_instances == 0 || cfg->schedule.instances == NULL) {
-        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_INVALID,
-                    "the schedule has no instance");
+        __invalid(error, "the schedule has no instance");
         return NULL;
     }
     if (cfg->schedule.restart_delay_us < 0) {
-        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_INVALID,
-                    "restart delay: expected >= 0");
+        __invalid(error, "restart delay: expected >= 0");
         return NULL;
     }
-    for (guint i = 0; i < cfg->schedule.n_instances; i++) {
-        const HarnessInstanceSpec *s = &cfg->schedule.instances[i];
-        if ((guint)s->cloud > HARNESS_IMDS_AZURE || (guint)s->sigterm > HARNESS_SIGTERM_NEVER ||
-            s->notice_after_us < HARNESS_TIME_NONE || s->notice_lead_us < HARNESS_DEFAULT ||
-            s->grace_us < HARNESS_DEFAULT || s->start_delay_us < HARNESS_DEFAULT ||
-            !(s->price_per_hour >= 0)) {
-            g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_INVALID,
-                        "instance %u: expected a cloud, times >= 0 (or the defaults) and a "
-                        "price >= 0",
-                        i);
-            return NULL;
-        }
+    if (cfg->progress_timeout_us < 0) {
+        __invalid(error, "progress timeout: expected >= 0 (0: none)");
+        return NULL;
     }
+    if (cfg->checkpoint_dir != NULL && cfg->checkpoint_dir[0] == '\0') {
+        __invalid(error, "checkpoint folder: expected a path, got an empty one");
+        return NULL;
+    }
+    if (cfg->checkpoint_dir == NULL && !cfg->checkpoint_local &&
+        __argv_uses((char **)cfg->argv, "{checkpoint_dir}")) {
+        __invalid(error, "the command names {checkpoint_dir}: expected a checkpoint folder, or "
+                         "local checkpoint storage");
+        return NULL;
+    }
+    for (guint i = 0; i < cfg->schedule.n_instances; i++)
+        if (!__check_spec(&cfg->schedule.instances[i], i, cfg->progress_timeout_us, error))
+            return NULL;
     HarnessSupervisor *sup = g_new0(HarnessSupervisor, 1);
     sup->argv = g_strdupv((char **)cfg->argv);
     sup->working_dir = g_strdup(cfg->working_dir);
@@ -186,15 +282,109 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
             s->grace_us = harness_cloud_default_grace_us(s->cloud);
     }
     sup->restart_delay_us = cfg->schedule.restart_delay_us;
+    sup->progress_timeout_us = cfg->progress_timeout_us;
+    sup->checkpoint_local = cfg->checkpoint_local;
+    if (cfg->checkpoint_dir != NULL) {
+        /* The workload runs in working_dir: a relative folder is taken from there. */
+        g_autofree char *base =
+            cfg->working_dir != NULL ? g_canonicalize_filename(cfg->working_dir, NULL) : NULL;
+        sup->checkpoint_dir = g_canonicalize_filename(cfg->checkpoint_dir, base);
+    }
     sup->cur.fd = -1;
     sup->cur.interruption = -1;
+    sup->cur.failure = -1;
+    sup->cur.restart_of = -1;
     sup->rec.outcome = HARNESS_RUN_RUNNING;
     sup->rec.final_step = -1;
     sup->rec.total_steps = -1;
     sup->rec.instances = g_array_new(FALSE, TRUE, sizeof(HarnessInstanceRecord));
     sup->rec.interruptions = g_array_new(FALSE, TRUE, sizeof(HarnessInterruption));
     sup->rec.deliveries = g_array_new(FALSE, TRUE, sizeof(HarnessDelivery));
+    sup->rec.failures = g_array_new(FALSE, TRUE, sizeof(HarnessFailure));
     return sup;
+}
+
+/* ---- checkpoint storage ------------------------------------------------------------------- */
+
+/* Deletes @path and everything under it, without following symbolic links. Best effort. */
+static void
+__remove_tree(const char *path)
+{
+    GStatBuf st;
+    if (g_lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        const char *name;
+        while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+            g_autofree char *child = g_build_filename(path, name, NULL);
+            __remove_tree(child);
+        }
+        (void)g_rmdir(path);
+    } else {
+        (void)g_unlink(path);
+    }
+}
+
+/* The folder of instance @index's checkpoints: checkpoint_dir (remote), or a fresh local disk
+ * made here; NULL with *@path NULL when there is none. */
+static gboolean
+__instance_storage(HarnessSupervisor *sup, guint index, char **path, gboolean *own, GError **error)
+{
+    *path = NULL;
+    *own = FALSE;
+    if (!sup->checkpoint_local) {
+        *path = g_strdup(sup->checkpoint_dir);
+        return TRUE;
+    }
+    if (sup->local_root == NULL) {
+        g_autoptr(GError) local = NULL;
+        if (sup->checkpoint_dir == NULL) {
+            sup->local_root = g_dir_make_tmp("spotlab-testbed-XXXXXX", &local);
+            sup->local_root_rm = sup->local_root != NULL;
+        } else {
+            /* A folder made here is removed at the end (when empty); a user's stays. */
+            sup->local_root_rm = !g_file_test(sup->checkpoint_dir, G_FILE_TEST_EXISTS);
+            if (g_mkdir_with_parents(sup->checkpoint_dir, 0755) == 0) {
+                sup->local_root = g_strdup(sup->checkpoint_dir);
+            } else {
+                int err = errno;
+                g_set_error(&local, G_FILE_ERROR, g_file_error_from_errno(err), "%s: %s",
+                            sup->checkpoint_dir, g_strerror(err));
+            }
+        }
+        if (sup->local_root == NULL) {
+            sup->local_root_rm = FALSE;
+            g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_STORAGE,
+                        "instance %u: local checkpoint storage: %s", index, local->message);
+            return FALSE;
+        }
+    }
+    g_autofree char *name = g_strdup_printf("instance-%u", index);
+    g_autofree char *dir = g_build_filename(sup->local_root, name, NULL);
+    /* A fresh instance has an empty disk: a folder left by an earlier run is not reused. */
+    if (g_mkdir(dir, 0700) != 0) {
+        int err = errno;
+        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_STORAGE,
+                    "instance %u: local checkpoint folder %s: %s%s", index, dir, g_strerror(err),
+                    err == EEXIST ? " (left by an earlier run? remove it)" : "");
+        return FALSE;
+    }
+    *path = g_steal_pointer(&dir);
+    *own = TRUE;
+    return TRUE;
+}
+
+/* Removes the folders made for local disks (each disk went with its instance). */
+static void
+__remove_local_root(HarnessSupervisor *sup)
+{
+    if (sup->local_root != NULL && sup->checkpoint_dir == NULL)
+        __remove_tree(sup->local_root); /* all ours */
+    else if (sup->local_root != NULL && sup->local_root_rm)
+        (void)g_rmdir(sup->local_root); /* made here, and empty unless someone else wrote */
+    g_clear_pointer(&sup->local_root, g_free);
+    sup->local_root_rm = FALSE;
 }
 
 /* ---- timers ------------------------------------------------------------------------------- */
@@ -257,6 +447,12 @@ __intr(HarnessSupervisor *sup)
     return &g_array_index(sup->rec.interruptions, HarnessInterruption, sup->cur.interruption);
 }
 
+static HarnessFailure *
+__failure(HarnessSupervisor *sup, gint i)
+{
+    return i < 0 ? NULL : &g_array_index(sup->rec.failures, HarnessFailure, i);
+}
+
 static void
 __delivered(HarnessSupervisor *sup, const char *what, gint64 scheduled, gint64 actual)
 {
@@ -269,16 +465,16 @@ __delivered(HarnessSupervisor *sup, const char *what, gint64 scheduled, gint64 a
     g_array_append_val(sup->rec.deliveries, d);
 }
 
-/* The step the current instance is at: its last step line, else the step it resumed from,
- * else the job's newest checkpoint, from which it will resume. */
+/* The step the current process is at: its last step line, else the step it resumed from, else
+ * the job's newest checkpoint, from which it will resume. */
 static gint64
 __current_step(HarnessSupervisor *sup)
 {
-    const HarnessInstanceRecord *r = __inst(sup);
-    if (r->last_step >= 0)
-        return r->last_step;
-    if (r->resume_step >= 0)
-        return r->resume_step;
+    const Current *c = &sup->cur;
+    if (c->last_step >= 0)
+        return c->last_step;
+    if (c->resume_step >= 0)
+        return c->resume_step;
     return sup->saved_step;
 }
 
@@ -290,6 +486,67 @@ __signal_group(HarnessSupervisor *sup, int sig)
         (void)kill(-sup->cur.pid, sig);
 }
 
+/* A new interruption of the current instance, which becomes its own. */
+static HarnessInterruption *
+__interruption_new(HarnessSupervisor *sup, HarnessReclaimCause cause)
+{
+    Current *c = &sup->cur;
+    HarnessInterruption in = {
+        .instance = c->index,
+        .cloud = sup->specs[c->index].cloud,
+        .cause = cause,
+        .notice_due_us = HARNESS_TIME_NONE,
+        .notice_us = HARNESS_TIME_NONE,
+        .notice_duplicate_us = HARNESS_TIME_NONE,
+        .sigterm_us = HARNESS_TIME_NONE,
+        .reclaim_us = HARNESS_TIME_NONE,
+        .reaction_us = HARNESS_TIME_NONE,
+        .checkpoint_start_us = HARNESS_TIME_NONE,
+        .checkpoint_end_us = HARNESS_TIME_NONE,
+        .checkpoint_step = -1,
+        .killed_us = HARNESS_TIME_NONE,
+        .exited_us = HARNESS_TIME_NONE,
+        .step_at_notice = -1,
+        .last_step = -1,
+        .saved_step = -1,
+        .steps_lost = -1,
+        .lost_us = HARNESS_TIME_NONE,
+        .restarted_us = HARNESS_TIME_NONE,
+        .recovered_us = HARNESS_TIME_NONE,
+        .torn_step = -1,
+    };
+    g_array_append_val(sup->rec.interruptions, in);
+    c->interruption = (gint)sup->rec.interruptions->len - 1;
+    return __intr(sup);
+}
+
+/* A new failure of the current process, which becomes its own. */
+static HarnessFailure *
+__failure_new(HarnessSupervisor *sup, HarnessFailureKind kind)
+{
+    Current *c = &sup->cur;
+    HarnessFailure f = {
+        .instance = c->index,
+        .kind = kind,
+        .pid = c->pid,
+        .injected_us = HARNESS_TIME_NONE,
+        .last_line_us = HARNESS_TIME_NONE,
+        .detected_us = HARNESS_TIME_NONE,
+        .exited_us = HARNESS_TIME_NONE,
+        .exit_status = -1,
+        .last_step = -1,
+        .saved_step = -1,
+        .steps_lost = -1,
+        .torn_step = -1,
+        .restarted_us = HARNESS_TIME_NONE,
+        .resume_step = -1,
+        .recovered_us = HARNESS_TIME_NONE,
+    };
+    g_array_append_val(sup->rec.failures, f);
+    c->failure = (gint)sup->rec.failures->len - 1;
+    return __failure(sup, c->failure);
+}
+
 /* ---- progress lines ----------------------------------------------------------------------- */
 
 static gint64
@@ -299,11 +556,16 @@ __int_field(json_t *obj, const char *key)
     return json_is_integer(v) && json_integer_value(v) >= 0 ? (gint64)json_integer_value(v) : -1;
 }
 
+static gboolean __on_checkpoint_reclaim(gpointer user_data);
+static void __checkpoint_reclaim(HarnessSupervisor *sup, gint64 scheduled);
+
 static void
 __line(HarnessSupervisor *sup, const char *text, gint64 now)
 {
+    Current *c = &sup->cur;
     HarnessInstanceRecord *r = __inst(sup);
     r->lines++;
+    c->last_line = now;
     json_error_t jerr;
     json_t *obj = json_loads(text, JSON_DECODE_ANY, &jerr);
     if (obj == NULL || !json_is_object(obj)) {
@@ -322,39 +584,97 @@ __line(HarnessSupervisor *sup, const char *text, gint64 now)
         if (sup->rec.total_steps < 0)
             sup->rec.total_steps = __int_field(obj, "total_steps");
     } else if (strcmp(event, "resume") == 0 && step >= 0) {
-        r->resume_step = step;
+        c->resume_step = step;
+        HarnessFailure *after = __failure(sup, c->restart_of);
+        if (after != NULL)
+            after->resume_step = step;
+        else
+            r->resume_step = step;
         /* It was resumed from, so it is complete. */
         sup->saved_step = MAX(sup->saved_step, step);
+        c->saved_from = HARNESS_TIME_NONE;
     } else if (strcmp(event, "step") == 0 && step >= 0) {
-        if (r->first_step < 0)
+        if (r->first_step < 0) {
             r->first_step = step;
+            r->first_step_us = __rel(sup, now);
+        }
         r->last_step = step;
+        c->last_step = step;
+        double seconds = json_number_value(json_object_get(obj, "step_seconds"));
+        /* The work of this step began a step's time before its line. */
+        gint64 began = now - (gint64)(MAX(0.0, seconds) * 1e6);
+        if (c->saved_from == HARNESS_TIME_NONE && step > sup->saved_step)
+            c->saved_from = began;
+        if (c->cand_step >= 0 && c->cand_from == HARNESS_TIME_NONE && step > c->cand_step)
+            c->cand_from = began;
+        c->last_step_at = now;
+        if (seconds > 0) {
+            r->step_seconds_sum += seconds;
+            r->steps_timed++;
+        }
         sup->rec.final_step = step;
         for (guint i = 0; i < sup->rec.interruptions->len; i++) {
             HarnessInterruption *p = &g_array_index(sup->rec.interruptions, HarnessInterruption, i);
-            if (p->instance < sup->cur.index && p->recovered_us == HARNESS_TIME_NONE &&
+            if (p->instance < c->index && p->recovered_us == HARNESS_TIME_NONE &&
                 step > p->last_step)
                 p->recovered_us = __rel(sup, now);
         }
+        for (guint i = 0; i < sup->rec.failures->len; i++) {
+            HarnessFailure *f = &g_array_index(sup->rec.failures, HarnessFailure, i);
+            /* Only a later process: the failed one has ended. */
+            if (f->exited_us != HARNESS_TIME_NONE && f->recovered_us == HARNESS_TIME_NONE &&
+                step > f->last_step)
+                f->recovered_us = __rel(sup, now);
+        }
     } else if (strcmp(event, "checkpoint_start") == 0) {
-        if (in != NULL && emergency && in->checkpoint_start_us == HARNESS_TIME_NONE) {
-            in->checkpoint_start_us = __rel(sup, now);
-            in->checkpoint_step = step;
+        c->checkpoint_open = step;
+        c->cand_step = step;
+        c->cand_from = HARNESS_TIME_NONE;
+        c->checkpoints++;
+        if (in != NULL && emergency) {
+            in->emergency_checkpoints++;
+            if (in->checkpoint_start_us == HARNESS_TIME_NONE) {
+                in->checkpoint_start_us = __rel(sup, now);
+                in->checkpoint_step = step;
+            }
+        }
+        const HarnessInstanceSpec *spec = &sup->specs[c->index];
+        if (spec->reclaim_at_checkpoint > 0 && c->checkpoints == spec->reclaim_at_checkpoint &&
+            c->alive && !c->reclaimed) {
+            /* The machine vanishes in the middle of the write: at once, or a little later. */
+            c->checkpoint_kill_at = now + spec->reclaim_checkpoint_delay_us;
+            if (spec->reclaim_checkpoint_delay_us == 0)
+                __checkpoint_reclaim(sup, now);
+            else
+                c->checkpoint_timer =
+                    __timer_at(sup, c->checkpoint_kill_at, __on_checkpoint_reclaim);
         }
     } else if (strcmp(event, "checkpoint_end") == 0) {
         gboolean ok = json_is_true(json_object_get(obj, "ok"));
-        if (ok && step >= 0)
-            sup->saved_step = MAX(sup->saved_step, step);
+        if (step == c->checkpoint_open)
+            c->checkpoint_open = -1;
+        if (ok && step > sup->saved_step) {
+            sup->saved_step = step;
+            /* A blocking write: the next step, still to come, begins the unsaved work. */
+            c->saved_from = step == c->cand_step ? c->cand_from : HARNESS_TIME_NONE;
+        }
+        if (ok) {
+            r->checkpoints++;
+            r->checkpoint_seconds += MAX(0.0, json_number_value(json_object_get(obj, "seconds")));
+        }
         if (in != NULL && emergency && in->checkpoint_start_us != HARNESS_TIME_NONE &&
             in->checkpoint_end_us == HARNESS_TIME_NONE && step == in->checkpoint_step) {
             in->checkpoint_end_us = __rel(sup, now);
             in->checkpoint_ok = ok;
         }
     } else if (strcmp(event, "notice") == 0) {
-        if (in != NULL && in->reaction_us == HARNESS_TIME_NONE) {
-            in->reaction_us = __rel(sup, now);
-            const char *source = json_string_value(json_object_get(obj, "source"));
-            in->reaction_source = g_strdup(source != NULL ? source : "?");
+        if (in != NULL) {
+            in->reactions++;
+            if (in->reaction_us == HARNESS_TIME_NONE) {
+                in->reaction_us = __rel(sup, now);
+                const char *source = json_string_value(json_object_get(obj, "source"));
+                in->reaction_source = g_strdup(source != NULL ? source : "?");
+            }
         }
     } else if (strcmp(event, "exit") == 0) {
         const char *reason = json_string_value(json_object_get(obj, "reason"));
@@ -364,35 +684,18 @@ __line(HarnessSupervisor *sup, const char *text, gint64 now)
     json_decref(obj);
 }
 
+static void
+__on_line(const char *line, gint64 now, gpointer user_data)
+{
+    __line(user_data, line, now);
+}
+
 /* Reads what the pipe holds now; FALSE at end of file or on an error. */
 static gboolean
 __read_progress(HarnessSupervisor *sup)
 {
-    Current *c = &sup->cur;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return TRUE;
-        if (n <= 0)
-            return FALSE;
-        gint64 now = g_get_monotonic_time();
-        g_string_append_len(c->pending, buf, n);
-        char *start = c->pending->str, *nl;
-        while ((nl = memchr(start, '\n', c->pending->len - (gsize)(start - c->pending->str))) !=
-               NULL) {
-            *nl = '\0';
-            __line(sup, start, now);
-            start = nl + 1;
-        }
-        g_string_erase(c->pending, 0, start - c->pending->str);
-        if (c->pending->len > MAX_PENDING) {
-            __inst(sup)->bad_lines++;
-            g_string_truncate(c->pending, 0);
-        }
-    }
+    return harness_read_lines(sup->cur.fd, sup->cur.pending, __on_line, sup,
+                              &__inst(sup)->bad_lines);
 }
 
 static void
@@ -423,12 +726,23 @@ __on_progress(gint fd, GIOCondition condition, gpointer user_data)
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
+/* The current instance's timers, its process's watchdog among them. */
+static void
+__cancel_instance_timers(HarnessSupervisor *sup)
+{
+    Current *c = &sup->cur;
+    guint *timers[] = {&c->due_timer,     &c->notice_timer,     &c->duplicate_timer,
+                       &c->reclaim_timer, &c->kill_timer,       &c->crash_timer,
+                       &c->hang_timer,    &c->checkpoint_timer, &c->restart_timer,
+                       &c->watchdog_timer};
+    for (gsize i = 0; i < G_N_ELEMENTS(timers); i++)
+        __cancel(sup, timers[i]);
+}
+
 static void
 __cancel_timers(HarnessSupervisor *sup)
 {
-    __cancel(sup, &sup->cur.notice_timer);
-    __cancel(sup, &sup->cur.reclaim_timer);
-    __cancel(sup, &sup->cur.kill_timer);
+    __cancel_instance_timers(sup);
     __cancel(sup, &sup->start_timer);
 }
 
@@ -444,12 +758,14 @@ __finish(HarnessSupervisor *sup, HarnessRunOutcome outcome)
     sup->rec.cost = 0;
     for (guint i = 0; i < sup->rec.instances->len; i++)
         sup->rec.cost += g_array_index(sup->rec.instances, HarnessInstanceRecord, i).cost;
+    __remove_local_root(sup);
     /* Wake a harness_supervisor_run() blocked in its iteration. */
     g_main_context_wakeup(sup->context);
 }
 
 static gboolean __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled,
                                  GError **error);
+static gboolean __spawn(HarnessSupervisor *sup, GError **error);
 
 static gboolean
 __on_start_timer(gpointer user_data)
@@ -464,8 +780,8 @@ __on_start_timer(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-/* The current instance is gone (at @end, monotonic); with @go_on the next one is scheduled, or
- * the run ends when there is none. */
+/* The current instance is gone (at @end, monotonic): its metadata service and its local disk
+ * with it. With @go_on the next one is scheduled, or the run ends when there is none. */
 static void
 __instance_end(HarnessSupervisor *sup, gint64 end, gboolean go_on)
 {
@@ -473,11 +789,23 @@ __instance_end(HarnessSupervisor *sup, gint64 end, gboolean go_on)
     if (!c->active)
         return;
     c->active = FALSE;
-    __cancel(sup, &c->notice_timer);
-    __cancel(sup, &c->reclaim_timer);
-    __cancel(sup, &c->kill_timer);
-    g_clear_pointer(&c->imds, harness_imds_free);
+    __cancel_instance_timers(sup);
     HarnessInstanceRecord *r = __inst(sup);
+    if (c->imds != NULL) {
+        HarnessImdsStats stats;
+        harness_imds_get_stats(c->imds, &stats);
+        r->imds_requests = stats.requests;
+        r->imds_faults_injected = stats.faults_injected;
+        r->imds_notices_fetched = stats.notices_fetched;
+    }
+    g_clear_pointer(&c->imds, harness_imds_free);
+    if (c->checkpoint_own)
+        __remove_tree(c->checkpoint_dir);
+    c->checkpoint_own = FALSE;
+    g_clear_pointer(&c->checkpoint_dir, g_free);
+    /* Checkpoints on the instance's own disk went with it. */
+    if (sup->checkpoint_local)
+        sup->saved_step = 0;
     r->ended_us = __rel(sup, end);
     r->cost = r->price_per_hour * (double)(r->ended_us - r->started_us) / 3.6e9;
     if (!go_on)
@@ -528,13 +856,16 @@ __on_reclaim(gpointer user_data)
     Current *c = &sup->cur;
     c->reclaim_timer = 0;
     c->reclaimed = TRUE;
+    /* A notice or duplicate not delivered by now never will be. */
+    __cancel(sup, &c->notice_timer);
+    __cancel(sup, &c->duplicate_timer);
     gint64 now = g_get_monotonic_time();
     __delivered(sup, "reclaim", c->reclaim_at, now);
     HarnessInterruption *in = __intr(sup);
     if (in != NULL)
         in->reclaim_us = __rel(sup, now);
     if (!c->alive) {
-        /* The workload left in time; the machine goes now. */
+        /* The workload left in time (or was down between restarts); the machine goes now. */
         __instance_end(sup, c->reclaim_at, TRUE);
         return G_SOURCE_REMOVE;
     }
@@ -545,40 +876,217 @@ __on_reclaim(gpointer user_data)
 }
 
 static gboolean
-__on_notice(gpointer user_data)
+__on_duplicate(gpointer user_data)
 {
     HarnessSupervisor *sup = user_data;
     Current *c = &sup->cur;
-    c->notice_timer = 0;
-    c->noticed = TRUE;
+    c->duplicate_timer = 0;
     gint64 now = g_get_monotonic_time();
-    /* The reclaim time the cloud announces is the scheduled one, on the wall clock. */
-    harness_imds_notify(c->imds, g_get_real_time() + (c->reclaim_at - now));
-    __delivered(sup, "notice", c->notice_at, now);
-    HarnessInterruption in = {
-        .instance = c->index,
-        .cloud = sup->specs[c->index].cloud,
-        .notice_us = __rel(sup, now),
-        .sigterm_us = HARNESS_TIME_NONE,
-        .reclaim_us = HARNESS_TIME_NONE,
-        .reaction_us = HARNESS_TIME_NONE,
-        .checkpoint_start_us = HARNESS_TIME_NONE,
-        .checkpoint_end_us = HARNESS_TIME_NONE,
-        .checkpoint_step = -1,
-        .killed_us = HARNESS_TIME_NONE,
-        .exited_us = HARNESS_TIME_NONE,
-        .step_at_notice = __current_step(sup),
-        .last_step = -1,
-        .saved_step = -1,
-        .steps_lost = -1,
-        .restarted_us = HARNESS_TIME_NONE,
-        .recovered_us = HARNESS_TIME_NONE,
-    };
-    g_array_append_val(sup->rec.interruptions, in);
-    c->interruption = (gint)sup->rec.interruptions->len - 1;
+    /* The same reclaim time again: AWS shows the same instance-action, Azure adds a second
+     * Preempt event (a new EventId, DocumentIncarnation moves on), Google's preempted stays
+     * TRUE (nothing for wait_for_change to answer) but the guest gets a second ACPI soft-off. */
+    harness_imds_notify(c->imds, c->reclaim_unix_us);
+    __delivered(sup, "duplicate", c->duplicate_at, now);
+    HarnessInterruption *in = __intr(sup);
+    if (in != NULL)
+        in->notice_duplicate_us = __rel(sup, now);
     if (c->alive && __sigterm_of(&sup->specs[c->index]) == HARNESS_SIGTERM_AT_NOTICE)
+        __sigterm(sup, c->duplicate_at);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+__deliver_notice(HarnessSupervisor *sup, gint64 now)
+{
+    Current *c = &sup->cur;
+    const HarnessInstanceSpec *spec = &sup->specs[c->index];
+    /* The reclaim time the cloud announces is the scheduled one, on the wall clock. */
+    c->reclaim_unix_us = g_get_real_time() + (c->reclaim_at - now);
+    harness_imds_notify(c->imds, c->reclaim_unix_us);
+    __delivered(sup, "notice", c->notice_at, now);
+    HarnessInterruption *in = __intr(sup);
+    g_assert(in != NULL); /* made when the notice came due */
+    in->notice_us = __rel(sup, now);
+    in->step_at_notice = __current_step(sup);
+    if (c->alive && __sigterm_of(spec) == HARNESS_SIGTERM_AT_NOTICE)
         __sigterm(sup, c->notice_at);
+    if (spec->notice_duplicate_us != HARNESS_TIME_NONE) {
+        /* Against the schedule, as every delivery; none once the machine is gone. */
+        c->duplicate_at = c->notice_at + spec->notice_duplicate_us;
+        if (c->duplicate_at < c->reclaim_at)
+            c->duplicate_timer = __timer_at(sup, c->duplicate_at, __on_duplicate);
+    }
+}
+
+static gboolean
+__on_notice(gpointer user_data)
+{
+    HarnessSupervisor *sup = user_data;
+    sup->cur.notice_timer = 0;
+    __deliver_notice(sup, g_get_monotonic_time());
+    return G_SOURCE_REMOVE;
+}
+
+/* The notice's scheduled time: from here the instance is reclaimed at reclaim_at, whether the
+ * notice comes now, later, or never. */
+static gboolean
+__on_due(gpointer user_data)
+{
+    HarnessSupervisor *sup = user_data;
+    Current *c = &sup->cur;
+    const HarnessInstanceSpec *spec = &sup->specs[c->index];
+    c->due_timer = 0;
+    c->due = TRUE;
+    gint64 now = g_get_monotonic_time();
+    HarnessInterruption *in = __intr(sup);
+    if (in == NULL)
+        in = __interruption_new(sup, HARNESS_RECLAIM_SCHEDULED);
+    in->notice_due_us = __rel(sup, c->due_at);
+    if (spec->notice_missed || c->notice_at >= c->reclaim_at)
+        in->notice_missed = TRUE;
+    else if (c->notice_at <= now)
+        __deliver_notice(sup, now);
+    else
+        c->notice_timer = __timer_at(sup, c->notice_at, __on_notice);
     c->reclaim_timer = __timer_at(sup, c->reclaim_at, __on_reclaim);
+    return G_SOURCE_REMOVE;
+}
+
+/* reclaim_at_checkpoint: the machine is gone in the middle of a checkpoint, without notice. */
+static void
+__checkpoint_reclaim(HarnessSupervisor *sup, gint64 scheduled)
+{
+    Current *c = &sup->cur;
+    c->checkpoint_timer = 0;
+    if (!c->alive || c->reclaimed)
+        return;
+    gint64 now = g_get_monotonic_time();
+    __signal_group(sup, SIGKILL);
+    c->killed = TRUE;
+    c->reclaimed = TRUE;
+    /* Nothing scheduled for this machine happens any more. */
+    __cancel(sup, &c->due_timer);
+    __cancel(sup, &c->notice_timer);
+    __cancel(sup, &c->duplicate_timer);
+    __cancel(sup, &c->reclaim_timer);
+    __cancel(sup, &c->kill_timer);
+    __cancel(sup, &c->crash_timer);
+    __cancel(sup, &c->hang_timer);
+    __delivered(sup, "sigkill", scheduled, now);
+    HarnessInterruption *in = __intr(sup);
+    if (in == NULL)
+        in = __interruption_new(sup, HARNESS_RECLAIM_AT_CHECKPOINT);
+    in->cause = HARNESS_RECLAIM_AT_CHECKPOINT;
+    in->reclaim_us = __rel(sup, now);
+    in->killed_us = __rel(sup, now);
+}
+
+static gboolean
+__on_checkpoint_reclaim(gpointer user_data)
+{
+    HarnessSupervisor *sup = user_data;
+    __checkpoint_reclaim(sup, sup->cur.checkpoint_kill_at);
+    return G_SOURCE_REMOVE;
+}
+
+/* Whether a fault may still strike the current process. */
+static gboolean
+__can_fail(const Current *c)
+{
+    return c->alive && !c->killed && !c->reclaimed && c->failure < 0;
+}
+
+static gboolean
+__on_crash(gpointer user_data)
+{
+    HarnessSupervisor *sup = user_data;
+    Current *c = &sup->cur;
+    c->crash_timer = 0;
+    if (!__can_fail(c))
+        return G_SOURCE_REMOVE;
+    gint64 now = g_get_monotonic_time();
+    /* A segmentation fault of the leader, as a bug or a bad memory access would raise. */
+    (void)kill(c->pid, SIGSEGV);
+    __delivered(sup, "crash", c->crash_at, now);
+    __failure_new(sup, HARNESS_FAILURE_CRASH)->injected_us = __rel(sup, now);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean
+__on_hang(gpointer user_data)
+{
+    HarnessSupervisor *sup = user_data;
+    Current *c = &sup->cur;
+    c->hang_timer = 0;
+    if (!__can_fail(c))
+        return G_SOURCE_REMOVE;
+    gint64 now = g_get_monotonic_time();
+    /* Every process of the job stops where it is, as on a deadlock or a stuck collective: it
+     * still lives, and says nothing more. */
+    __signal_group(sup, SIGSTOP);
+    __delivered(sup, "hang", c->hang_at, now);
+    __failure_new(sup, HARNESS_FAILURE_HANG)->injected_us = __rel(sup, now);
+    return G_SOURCE_REMOVE;
+}
+
+/* progress_timeout: a process silent for that long is declared hung and killed. */
+static gboolean
+__on_watchdog(gpointer user_data)
+{
+    HarnessSupervisor *sup = user_data;
+    Current *c = &sup->cur;
+    c->watchdog_timer = 0;
+    if (!c->alive || c->killed)
+        return G_SOURCE_REMOVE;
+    gint64 deadline = c->last_line + sup->progress_timeout_us;
+    gint64 now = g_get_monotonic_time();
+    if (now < deadline) {
+        /* A line came since the timer was set: wait for the silence to last. */
+        c->watchdog_timer = __timer_at(sup, deadline, __on_watchdog);
+        return G_SOURCE_REMOVE;
+    }
+    HarnessFailure *f = __failure(sup, c->failure);
+    if (f == NULL)
+        f = __failure_new(sup, HARNESS_FAILURE_HANG);
+    f->detected_us = __rel(sup, now);
+    f->last_line_us = __rel(sup, c->last_line);
+    __signal_group(sup, SIGKILL);
+    c->killed = TRUE;
+    __delivered(sup, "hung-kill", deadline, now);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean
+__on_restart(gpointer user_data)
+{
+    HarnessSupervisor *sup = user_data;
+    Current *c = &sup->cur;
+    c->restart_timer = 0;
+    g_autoptr(GError) error = NULL;
+    if (!__spawn(sup, &error)) {
+        g_propagate_error(&sup->run_error, g_steal_pointer(&error));
+        __instance_end(sup, g_get_monotonic_time(), FALSE);
+        __finish(sup, HARNESS_RUN_ERROR);
+        return G_SOURCE_REMOVE;
+    }
+    __delivered(sup, "restart", c->restart_at, c->spawned);
+    HarnessFailure *f = __failure(sup, c->restart_of);
+    g_assert(f != NULL); /* a restart follows a failure */
+    f->restarted_us = __rel(sup, c->spawned);
+    /* The record describes the instance's latest process: this one, which runs. */
+    HarnessInstanceRecord *r = __inst(sup);
+    r->restarts++;
+    r->pid = c->pid;
+    r->exited_us = HARNESS_TIME_NONE;
+    r->exit_status = -1;
+    r->exit_signal = 0;
+    r->end = HARNESS_END_NONE;
+    HarnessInterruption *in = __intr(sup);
+    if (in != NULL) {
+        in->exited_us = HARNESS_TIME_NONE;
+        in->last_step = in->saved_step = in->steps_lost = in->torn_step = -1;
+        in->lost_us = HARNESS_TIME_NONE;
+    }
     return G_SOURCE_REMOVE;
 }
 
@@ -590,6 +1098,7 @@ __on_child(GPid pid, gint wait_status, gpointer user_data)
     gint64 now = g_get_monotonic_time();
     c->child_source = 0;
     c->alive = FALSE;
+    __cancel(sup, &c->watchdog_timer);
     /* Everything the process wrote is in the pipe by now; whatever else of its group still
      * holds the pipe open is a stray, killed here. */
     if (c->fd >= 0)
@@ -597,29 +1106,70 @@ __on_child(GPid pid, gint wait_status, gpointer user_data)
     __close_progress(sup);
     __signal_group(sup, SIGKILL);
 
-    HarnessInstanceRecord *r = __inst(sup);
-    r->exited_us = __rel(sup, now);
+    HarnessInstanceEnd end;
+    int exit_status = -1, exit_signal = 0;
     if (WIFEXITED(wait_status)) {
-        r->exit_status = WEXITSTATUS(wait_status);
-        r->end = r->exit_status == 0             ? HARNESS_END_COMPLETED
-                 : r->exit_status == EXIT_NOTICE ? HARNESS_END_STOPPED
-                                                 : HARNESS_END_FAILED;
+        exit_status = WEXITSTATUS(wait_status);
+        end = exit_status == 0             ? HARNESS_END_COMPLETED
+              : exit_status == EXIT_NOTICE ? HARNESS_END_STOPPED
+                                           : HARNESS_END_FAILED;
     } else {
-        r->exit_signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
-        r->end = c->killed ? HARNESS_END_KILLED : HARNESS_END_SIGNALED;
+        exit_signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+        end = c->killed ? HARNESS_END_KILLED : HARNESS_END_SIGNALED;
     }
     if (sup->aborted)
-        r->end = HARNESS_END_ABORTED;
-    if (r->end == HARNESS_END_FAILED)
-        sup->rec.failed_runs++;
+        end = HARNESS_END_ABORTED;
 
+    /* The instance's latest process, and its interruption: final unless it is restarted
+     * (and still final if the instance is reclaimed before the restart). */
+    HarnessInstanceRecord *r = __inst(sup);
+    r->exited_us = __rel(sup, now);
+    r->exit_status = exit_status;
+    r->exit_signal = exit_signal;
+    r->end = end;
     HarnessInterruption *in = __intr(sup);
     if (in != NULL) {
         in->exited_us = r->exited_us;
         in->last_step = __current_step(sup);
-        in->saved_step = sup->saved_step;
+        /* What the next instance can resume from: nothing of a disk that goes with this one. */
+        in->saved_step = sup->checkpoint_local ? 0 : sup->saved_step;
         in->steps_lost = MAX(0, in->last_step - in->saved_step);
+        in->torn_step = c->checkpoint_open;
+        /* In time: this process's work since the saved state; unknown when the work lost goes
+         * back past this process (a local disk lost with its checkpoints). */
+        in->lost_us = in->steps_lost == 0 ? 0
+                      : c->saved_from != HARNESS_TIME_NONE &&
+                              c->last_step_at != HARNESS_TIME_NONE &&
+                              in->saved_step == sup->saved_step
+                          ? MAX(0, c->last_step_at - c->saved_from)
+                          : HARNESS_TIME_NONE;
     }
+
+    /* A crash or a hang: the instance is still there, and its orchestrator starts the command
+     * again after the restart delay, on the same machine, disk and metadata service. */
+    HarnessFailure *f = __failure(sup, c->failure);
+    if (f != NULL) {
+        f->exited_us = r->exited_us;
+        f->exit_status = exit_status;
+        f->exit_signal = exit_signal;
+        if (f->detected_us == HARNESS_TIME_NONE && f->kind == HARNESS_FAILURE_CRASH)
+            f->detected_us = f->exited_us;
+        if (f->last_line_us == HARNESS_TIME_NONE)
+            f->last_line_us = __rel(sup, c->last_line);
+        f->last_step = __current_step(sup);
+        /* The same disk: local checkpoints count. */
+        f->saved_step = sup->saved_step;
+        f->steps_lost = MAX(0, f->last_step - f->saved_step);
+        f->torn_step = c->checkpoint_open;
+        if (!sup->aborted && !c->reclaimed && end != HARNESS_END_COMPLETED) {
+            c->restart_of = c->failure;
+            c->restart_at = now + sup->restart_delay_us;
+            c->restart_timer = __timer_at(sup, c->restart_at, __on_restart);
+            return;
+        }
+    }
+    if (r->end == HARNESS_END_FAILED)
+        sup->rec.failed_runs++;
 
     if (sup->aborted) {
         __instance_end(sup, now, FALSE);
@@ -627,7 +1177,7 @@ __on_child(GPid pid, gint wait_status, gpointer user_data)
     } else if (r->end == HARNESS_END_COMPLETED) {
         __instance_end(sup, now, FALSE);
         __finish(sup, HARNESS_RUN_FINISHED);
-    } else if (c->noticed && !c->reclaimed) {
+    } else if (c->due && !c->reclaimed) {
         /* The machine stays until its reclaim, which ends the instance. */
         __cancel(sup, &c->kill_timer);
     } else {
@@ -635,34 +1185,131 @@ __on_child(GPid pid, gint wait_status, gpointer user_data)
     }
 }
 
+typedef struct {
+    pid_t parent;
+    gboolean no_core;
+} ChildSetup;
+
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
 static void
 __child_setup(gpointer user_data)
 {
-    pid_t parent = (pid_t)GPOINTER_TO_INT(user_data);
+    const ChildSetup *setup = user_data;
     (void)setpgid(0, 0);
     /* The supervisor stands for the cloud's control plane, which does not share the guest's
      * processors: workloads run below it (nice 10) so that a saturated machine delays their
      * steps, not the notices and kills scheduled for them. A plain system call. */
     (void)setpriority(PRIO_PROCESS, 0, 10);
+    if (setup->no_core) {
+        /* An injected crash must not leave a core file behind. */
+        struct rlimit none = {0, 0};
+        (void)setrlimit(RLIMIT_CORE, &none);
+    }
 #ifdef __linux__
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* The parent may have died before the prctl: then nobody would kill us. */
-    if (getppid() != parent)
+    if (getppid() != setup->parent)
         _exit(127);
-#else
-    (void)parent;
 #endif
 }
 
 static char *
-__substitute(const char *arg, HarnessImdsCloud cloud, guint index)
+__substitute(const char *arg, HarnessImdsCloud cloud, guint index, const char *checkpoint_dir)
 {
     GString *s = g_string_new(arg);
     g_autofree char *n = g_strdup_printf("%u", index);
     g_string_replace(s, "{cloud}", harness_imds_cloud_name(cloud), 0);
     g_string_replace(s, "{instance}", n, 0);
+    if (checkpoint_dir != NULL)
+        g_string_replace(s, "{checkpoint_dir}", checkpoint_dir, 0);
     return g_string_free(s, FALSE);
+}
+
+/* Starts the command on the current instance (its first process, or a restart). */
+static gboolean
+__spawn(HarnessSupervisor *sup, GError **error)
+{
+    Current *c = &sup->cur;
+    const HarnessInstanceSpec *spec = &sup->specs[c->index];
+    g_autoptr(GError) local = NULL;
+    int fds[2];
+    if (pipe(fds) != 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 ||
+        fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+        int err = errno;
+        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_SPAWN,
+                    "instance %u: progress pipe: %s", c->index, g_strerror(err));
+        return FALSE;
+    }
+
+    g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; sup->argv[i] != NULL; i++)
+        g_ptr_array_add(args, __substitute(sup->argv[i], spec->cloud, c->index, c->checkpoint_dir));
+    g_ptr_array_add(args, NULL);
+    g_auto(GStrv) envp = g_get_environ();
+    for (guint i = 0; sup->env[i] != NULL; i++) {
+        const char *eq = strchr(sup->env[i], '=');
+        if (eq == NULL)
+            continue;
+        g_autofree char *name = g_strndup(sup->env[i], (gsize)(eq - sup->env[i]));
+        envp = g_environ_setenv(envp, name, eq + 1, TRUE);
+    }
+    g_autofree char *endpoint = harness_imds_env_value(c->imds);
+    g_autofree char *fd_text = g_strdup_printf("%d", PROGRESS_FD);
+    g_autofree char *index_text = g_strdup_printf("%u", c->index);
+    envp = g_environ_setenv(envp, harness_imds_env_name(spec->cloud), endpoint, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_PROGRESS_FD", fd_text, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_INSTANCE", index_text, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_CLOUD", harness_imds_cloud_name(spec->cloud), TRUE);
+    if (c->checkpoint_dir != NULL)
+        envp = g_environ_setenv(envp, "SPOTLAB_CHECKPOINT_DIR", c->checkpoint_dir, TRUE);
+
+    ChildSetup setup = {
+        .parent = getpid(),
+        .no_core = spec->crash_after_us != HARNESS_TIME_NONE,
+    };
+    int source_fds[] = {fds[1]};
+    int target_fds[] = {PROGRESS_FD};
+    GPid pid = 0;
+    gboolean ok = g_spawn_async_with_pipes_and_fds(
+        sup->working_dir, (const char *const *)args->pdata, (const char *const *)envp,
+        G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, __child_setup, &setup, -1, -1, -1,
+        source_fds, target_fds, 1, &pid, NULL, NULL, NULL, &local);
+    close(fds[1]);
+    if (!ok) {
+        close(fds[0]);
+        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_SPAWN,
+                    "instance %u: cannot start %s: %s", c->index, sup->argv[0], local->message);
+        return FALSE;
+    }
+    /* Also here, so that a signal sent before the child ran its setup reaches the group;
+     * EACCES once it has exec'ed, which means it did it itself. */
+    (void)setpgid(pid, pid);
+    gint64 now = g_get_monotonic_time();
+    c->pid = pid;
+    c->alive = TRUE;
+    c->killed = FALSE;
+    c->fd = fds[0];
+    c->pending = g_string_new(NULL);
+    c->spawned = now;
+    c->last_line = now;
+    c->resume_step = -1;
+    c->last_step = -1;
+    c->checkpoint_open = -1;
+    c->saved_from = c->cand_from = c->last_step_at = HARNESS_TIME_NONE;
+    c->cand_step = -1;
+    c->failure = -1;
+
+    GSource *fd_source = g_unix_fd_source_new(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(fd_source, (GSourceFunc)(void (*)(void))__on_progress, sup, NULL);
+    c->fd_source = g_source_attach(fd_source, sup->context);
+    g_source_unref(fd_source);
+    GSource *child = g_child_watch_source_new(pid);
+    g_source_set_callback(child, (GSourceFunc)(void (*)(void))__on_child, sup, NULL);
+    c->child_source = g_source_attach(child, sup->context);
+    g_source_unref(child);
+    if (sup->progress_timeout_us > 0)
+        c->watchdog_timer = __timer_at(sup, now + sup->progress_timeout_us, __on_watchdog);
+    return TRUE;
 }
 
 static gboolean
@@ -680,79 +1327,54 @@ __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled, GError *
                     harness_imds_cloud_name(spec->cloud), local->message);
         return FALSE;
     }
-
-    int fds[2];
-    if (pipe(fds) != 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 ||
-        fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
-        int err = errno;
-        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_SPAWN,
-                    "instance %u: progress pipe: %s", index, g_strerror(err));
+    /* A slow or failing service, from the instance's start. */
+    if (spec->imds_delay_ms > 0)
+        harness_imds_set_delay(imds, spec->imds_delay_ms);
+    if (spec->imds_fail_count > 0)
+        harness_imds_fail_next(imds, spec->imds_fail_status, spec->imds_fail_count);
+    g_autofree char *dir = NULL;
+    gboolean own = FALSE;
+    if (!__instance_storage(sup, index, &dir, &own, error))
         return FALSE;
-    }
-
-    g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
-    for (guint i = 0; sup->argv[i] != NULL; i++)
-        g_ptr_array_add(args, __substitute(sup->argv[i], spec->cloud, index));
-    g_ptr_array_add(args, NULL);
-    g_auto(GStrv) envp = g_get_environ();
-    for (guint i = 0; sup->env[i] != NULL; i++) {
-        const char *eq = strchr(sup->env[i], '=');
-        if (eq == NULL)
-            continue;
-        g_autofree char *name = g_strndup(sup->env[i], (gsize)(eq - sup->env[i]));
-        envp = g_environ_setenv(envp, name, eq + 1, TRUE);
-    }
-    g_autofree char *endpoint = harness_imds_env_value(imds);
-    g_autofree char *fd_text = g_strdup_printf("%d", PROGRESS_FD);
-    g_autofree char *index_text = g_strdup_printf("%u", index);
-    envp = g_environ_setenv(envp, harness_imds_env_name(spec->cloud), endpoint, TRUE);
-    envp = g_environ_setenv(envp, "SPOTLAB_PROGRESS_FD", fd_text, TRUE);
-    envp = g_environ_setenv(envp, "SPOTLAB_INSTANCE", index_text, TRUE);
-    envp = g_environ_setenv(envp, "SPOTLAB_CLOUD", harness_imds_cloud_name(spec->cloud), TRUE);
-
-    int source_fds[] = {fds[1]};
-    int target_fds[] = {PROGRESS_FD};
-    GPid pid = 0;
-    gboolean ok = g_spawn_async_with_pipes_and_fds(
-        sup->working_dir, (const char *const *)args->pdata, (const char *const *)envp,
-        G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, __child_setup,
-        GINT_TO_POINTER((int)getpid()), -1, -1, -1, source_fds, target_fds, 1, &pid, NULL, NULL,
-        NULL, &local);
-    close(fds[1]);
-    if (!ok) {
-        close(fds[0]);
-        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_SPAWN,
-                    "instance %u: cannot start %s: %s", index, sup->argv[0], local->message);
-        return FALSE;
-    }
-    /* Also here, so that a signal sent before the child ran its setup reaches the group;
-     * EACCES once it has exec'ed, which means it did it itself. */
-    (void)setpgid(pid, pid);
-    gint64 now = g_get_monotonic_time();
 
     *c = (Current){
-        .active = TRUE,
         .index = index,
-        .pid = pid,
-        .alive = TRUE,
         .imds = g_steal_pointer(&imds),
-        .fd = fds[0],
-        .pending = g_string_new(NULL),
-        .started = now,
+        .checkpoint_dir = g_steal_pointer(&dir),
+        .checkpoint_own = own,
         .interruption = -1,
+        .fd = -1,
+        .failure = -1,
+        .restart_of = -1,
     };
+    if (!__spawn(sup, error)) {
+        if (c->checkpoint_own)
+            __remove_tree(c->checkpoint_dir);
+        c->checkpoint_own = FALSE;
+        g_clear_pointer(&c->checkpoint_dir, g_free);
+        g_clear_pointer(&c->imds, harness_imds_free);
+        return FALSE;
+    }
+    gint64 now = c->spawned;
+    c->active = TRUE;
+    c->started = now;
+    if (sup->checkpoint_local)
+        sup->saved_step = 0; /* a fresh disk */
+
     HarnessInstanceRecord r = {
         .index = index,
         .cloud = spec->cloud,
-        .pid = pid,
+        .pid = c->pid,
         .started_us = __rel(sup, now),
         .exited_us = HARNESS_TIME_NONE,
         .ended_us = HARNESS_TIME_NONE,
         .exit_status = -1,
         .resume_step = -1,
         .first_step = -1,
+        .first_step_us = HARNESS_TIME_NONE,
         .last_step = -1,
         .price_per_hour = spec->price_per_hour,
+        .checkpoint_dir = g_strdup(c->checkpoint_dir),
     };
     g_array_append_val(sup->rec.instances, r);
     __delivered(sup, "start", scheduled, now);
@@ -762,20 +1384,20 @@ __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled, GError *
             p->restarted_us = __rel(sup, now);
     }
 
-    GSource *fd_source = g_unix_fd_source_new(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-    g_source_set_callback(fd_source, (GSourceFunc)(void (*)(void))__on_progress, sup, NULL);
-    c->fd_source = g_source_attach(fd_source, sup->context);
-    g_source_unref(fd_source);
-    GSource *child = g_child_watch_source_new(pid);
-    g_source_set_callback(child, (GSourceFunc)(void (*)(void))__on_child, sup, NULL);
-    c->child_source = g_source_attach(child, sup->context);
-    g_source_unref(child);
-
     if (spec->notice_after_us != HARNESS_TIME_NONE) {
-        c->notice_at = now + spec->notice_after_us;
-        c->reclaim_at = c->notice_at + spec->notice_lead_us;
+        c->due_at = now + spec->notice_after_us;
+        c->notice_at = c->due_at + spec->notice_late_us;
+        c->reclaim_at = c->due_at + spec->notice_lead_us;
         c->kill_at = c->reclaim_at + spec->grace_us;
-        c->notice_timer = __timer_at(sup, c->notice_at, __on_notice);
+        c->due_timer = __timer_at(sup, c->due_at, __on_due);
+    }
+    if (spec->crash_after_us != HARNESS_TIME_NONE) {
+        c->crash_at = now + spec->crash_after_us;
+        c->crash_timer = __timer_at(sup, c->crash_at, __on_crash);
+    }
+    if (spec->hang_after_us != HARNESS_TIME_NONE) {
+        c->hang_at = now + spec->hang_after_us;
+        c->hang_timer = __timer_at(sup, c->hang_at, __on_hang);
     }
     return TRUE;
 }
@@ -879,16 +1501,38 @@ __schedule_json(const HarnessSupervisor *sup)
         gint64 delay = s->start_delay_us != HARNESS_DEFAULT ? s->start_delay_us
                        : i == 0                             ? 0
                                                             : sup->restart_delay_us;
-        json_array_append_new(
-            list, json_pack("{s:s, s:o, s:o, s:o, s:s, s:f, s:o}", "cloud",
-                            harness_imds_cloud_name(s->cloud), "notice_after",
-                            __seconds(s->notice_after_us), "notice_lead",
-                            __seconds(s->notice_lead_us), "grace", __seconds(s->grace_us),
-                            "sigterm", harness_sigterm_policy_name(__sigterm_of(s)),
-                            "price_per_hour", s->price_per_hour, "start_delay", __seconds(delay)));
+        json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:s, s:f, s:o}", "cloud",
+                              harness_imds_cloud_name(s->cloud), "notice_after",
+                              __seconds(s->notice_after_us), "notice_lead",
+                              __seconds(s->notice_lead_us), "grace", __seconds(s->grace_us),
+                              "sigterm", harness_sigterm_policy_name(__sigterm_of(s)),
+                              "price_per_hour", s->price_per_hour, "start_delay", __seconds(delay));
+        /* The faults, every one, so that a record says what was injected. */
+        json_object_set_new(o, "notice_missed", json_boolean(s->notice_missed));
+        json_object_set_new(o, "notice_late", __seconds(s->notice_late_us));
+        json_object_set_new(o, "notice_duplicate", __seconds(s->notice_duplicate_us));
+        json_object_set_new(
+            o, "imds",
+            json_pack("{s:o, s:o, s:i}", "delay", __seconds((gint64)s->imds_delay_ms * 1000),
+                      "fail_status",
+                      s->imds_fail_count > 0 ? json_integer(s->imds_fail_status) : json_null(),
+                      "fail_count", (int)s->imds_fail_count));
+        json_object_set_new(o, "crash_after", __seconds(s->crash_after_us));
+        json_object_set_new(o, "hang_after", __seconds(s->hang_after_us));
+        json_object_set_new(o, "reclaim_at_checkpoint",
+                            s->reclaim_at_checkpoint > 0 ? json_integer(s->reclaim_at_checkpoint)
+                                                         : json_null());
+        json_object_set_new(o, "reclaim_checkpoint_delay",
+                            __seconds(s->reclaim_checkpoint_delay_us));
+        json_array_append_new(list, o);
     }
-    return json_pack("{s:o, s:o}", "instances", list, "restart_delay",
-                     __seconds(sup->restart_delay_us));
+    return json_pack("{s:o, s:o, s:o, s:o, s:s}", "instances", list, "restart_delay",
+                     __seconds(sup->restart_delay_us), "progress_timeout",
+                     sup->progress_timeout_us > 0 ? __seconds(sup->progress_timeout_us)
+                                                  : json_null(),
+                     "checkpoint_dir",
+                     sup->checkpoint_dir != NULL ? json_string(sup->checkpoint_dir) : json_null(),
+                     "checkpoint_storage", sup->checkpoint_local ? "local" : "remote");
 }
 
 json_t *
@@ -920,6 +1564,15 @@ harness_supervisor_record_to_json(const HarnessSupervisor *sup)
                       "resume_step", __step(r->resume_step), "first_step", __step(r->first_step),
                       "last_step", __step(r->last_step), "lines", (int)r->lines, "bad_lines",
                       (int)r->bad_lines, "cost", r->cost));
+        json_t *o = json_array_get(instances, i);
+        json_object_set_new(o, "restarts", json_integer(r->restarts));
+        json_object_set_new(o, "checkpoint_dir",
+                            r->checkpoint_dir != NULL ? json_string(r->checkpoint_dir)
+                                                      : json_null());
+        json_object_set_new(o, "imds",
+                            json_pack("{s:i, s:i, s:i}", "requests", (int)r->imds_requests,
+                                      "faults_injected", (int)r->imds_faults_injected,
+                                      "notices_fetched", (int)r->imds_notices_fetched));
     }
 
     json_t *interruptions = json_array();
@@ -949,10 +1602,46 @@ harness_supervisor_record_to_json(const HarnessSupervisor *sup)
         json_object_set_new(o, "last_step", __step(in->last_step));
         json_object_set_new(o, "saved_step", __step(in->saved_step));
         json_object_set_new(o, "steps_lost", __step(in->steps_lost));
+        json_object_set_new(o, "lost_seconds", __seconds(in->lost_us));
         json_object_set_new(o, "restarted", __seconds(in->restarted_us));
         json_object_set_new(o, "recovered", __seconds(in->recovered_us));
         json_object_set_new(o, "recovery_seconds", __seconds(recovery));
+        json_object_set_new(o, "reclaim_cause", json_string(__reclaim_cause_name(in->cause)));
+        json_object_set_new(o, "notice_due", __seconds(in->notice_due_us));
+        json_object_set_new(o, "notice_missed", json_boolean(in->notice_missed));
+        json_object_set_new(o, "notice_duplicate", __seconds(in->notice_duplicate_us));
+        json_object_set_new(o, "reactions", json_integer(in->reactions));
+        json_object_set_new(o, "emergency_checkpoints", json_integer(in->emergency_checkpoints));
+        json_object_set_new(o, "checkpoint_torn", json_boolean(in->torn_step >= 0));
+        json_object_set_new(o, "torn_step", __step(in->torn_step));
         json_array_append_new(interruptions, o);
+    }
+
+    json_t *failures = json_array();
+    gint64 failure_lost = 0;
+    for (guint i = 0; i < rec->failures->len; i++) {
+        const HarnessFailure *f = &g_array_index(rec->failures, HarnessFailure, i);
+        gint64 recovery = f->recovered_us != HARNESS_TIME_NONE && f->detected_us >= 0
+                              ? f->recovered_us - f->detected_us
+                              : HARNESS_TIME_NONE;
+        failure_lost += MAX(0, f->steps_lost);
+        json_t *o = json_pack(
+            "{s:i, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "instance", (int)f->instance, "kind",
+            __failure_kind_name(f->kind), "pid", (int)f->pid, "injected", __seconds(f->injected_us),
+            "last_line", __seconds(f->last_line_us), "detected", __seconds(f->detected_us),
+            "exited", __seconds(f->exited_us), "exit_status",
+            f->exit_status >= 0 ? json_integer(f->exit_status) : json_null(), "exit_signal",
+            f->exit_signal > 0 ? json_integer(f->exit_signal) : json_null());
+        json_object_set_new(o, "last_step", __step(f->last_step));
+        json_object_set_new(o, "saved_step", __step(f->saved_step));
+        json_object_set_new(o, "steps_lost", __step(f->steps_lost));
+        json_object_set_new(o, "checkpoint_torn", json_boolean(f->torn_step >= 0));
+        json_object_set_new(o, "torn_step", __step(f->torn_step));
+        json_object_set_new(o, "restarted", __seconds(f->restarted_us));
+        json_object_set_new(o, "resume_step", __step(f->resume_step));
+        json_object_set_new(o, "recovered", __seconds(f->recovered_us));
+        json_object_set_new(o, "recovery_seconds", __seconds(recovery));
+        json_array_append_new(failures, o);
     }
 
     json_t *deliveries = json_array();
@@ -972,9 +1661,12 @@ harness_supervisor_record_to_json(const HarnessSupervisor *sup)
         json_pack("{s:i, s:f, s:f}", "deliveries", (int)n, "max_ms", (double)max_late / 1e3,
                   "mean_ms", n > 0 ? (double)sum_late / 1e3 / n : 0.0);
 
-    gint64 lost = 0;
+    gint64 lost = failure_lost;
+    guint restarts = 0;
     for (guint i = 0; i < rec->interruptions->len; i++)
         lost += MAX(0, g_array_index(rec->interruptions, HarnessInterruption, i).steps_lost);
+    for (guint i = 0; i < rec->instances->len; i++)
+        restarts += g_array_index(rec->instances, HarnessInstanceRecord, i).restarts;
     json_t *root = json_pack(
         "{s:s, s:i, s:s, s:b, s:o, s:o, s:o, s:i, s:i, s:i, s:f, s:o, s:o, s:o, s:o, s:o}", "kind",
         "spotlab-testbed-record", "version", 1, "outcome", harness_run_outcome_name(rec->outcome),
@@ -984,6 +1676,8 @@ harness_supervisor_record_to_json(const HarnessSupervisor *sup)
         "steps_lost", (int)lost, "cost", rec->cost, "command", command, "schedule",
         __schedule_json(sup), "instances", instances, "interruptions", interruptions, "deliveries",
         deliveries);
+    json_object_set_new(root, "restarts", json_integer(restarts));
+    json_object_set_new(root, "failures", failures);
     json_object_set_new(root, "lateness", lateness);
     if (sup->run_error != NULL)
         json_object_set_new(root, "error", json_string(sup->run_error->message));
@@ -1018,19 +1712,29 @@ harness_supervisor_free(HarnessSupervisor *sup)
         __close_progress(sup);
     }
     g_clear_pointer(&c->imds, harness_imds_free);
-    for (guint i = 0; i < sup->rec.instances->len; i++)
-        g_free(g_array_index(sup->rec.instances, HarnessInstanceRecord, i).exit_reason);
+    /* The process is gone: its local disk goes, and so does every folder made for disks. */
+    if (c->checkpoint_own)
+        __remove_tree(c->checkpoint_dir);
+    g_clear_pointer(&c->checkpoint_dir, g_free);
+    __remove_local_root(sup);
+    for (guint i = 0; i < sup->rec.instances->len; i++) {
+        HarnessInstanceRecord *r = &g_array_index(sup->rec.instances, HarnessInstanceRecord, i);
+        g_free(r->exit_reason);
+        g_free(r->checkpoint_dir);
+    }
     for (guint i = 0; i < sup->rec.interruptions->len; i++)
         g_free(g_array_index(sup->rec.interruptions, HarnessInterruption, i).reaction_source);
     g_array_unref(sup->rec.instances);
     g_array_unref(sup->rec.interruptions);
     g_array_unref(sup->rec.deliveries);
+    g_array_unref(sup->rec.failures);
     g_clear_error(&sup->run_error);
     if (sup->context != NULL)
         g_main_context_unref(sup->context);
     g_strfreev(sup->argv);
     g_strfreev(sup->env);
     g_free(sup->working_dir);
+    g_free(sup->checkpoint_dir);
     g_free(sup->specs);
     g_free(sup);
 }

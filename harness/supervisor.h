@@ -20,6 +20,14 @@
  * finished). A process that exits 75, or dies by a signal, goes on on the next instance; one
  * that exits with another status is a failed run, recorded, and the job also goes on.
  *
+ * Faults (docs/testbed.md, "Fault catalogue"), each per instance in HarnessInstanceSpec and
+ * each real: a notice missed, late or delivered twice; a slow or failing metadata service; a
+ * crash (SIGSEGV to the leader) or a hang (SIGSTOP to the group), after which the command is
+ * restarted on the same instance, as an orchestrator's restart policy does; a reclaim without
+ * notice in the middle of a checkpoint write (SIGKILL); and, in the configuration, local
+ * checkpoint storage lost with each instance and a progress timeout that declares a silent
+ * process hung. Every fault is measured in the record.
+ *
  * No process outlives the supervisor: the group is killed (SIGKILL) when its leader exits, on
  * harness_supervisor_abort(), and in harness_supervisor_free(); every child is reaped; on Linux
  * the children also get PR_SET_PDEATHSIG, so that a supervisor killed by SIGKILL takes its
@@ -51,6 +59,7 @@ typedef enum {
     HARNESS_SUPERVISOR_ERROR_SPAWN,   /* the workload could not be started */
     HARNESS_SUPERVISOR_ERROR_IMDS,    /* a metadata service could not listen */
     HARNESS_SUPERVISOR_ERROR_ABORTED, /* harness_supervisor_abort() ended the run */
+    HARNESS_SUPERVISOR_ERROR_STORAGE, /* an instance's local checkpoint folder */
 } HarnessSupervisorError;
 
 /* A time that did not happen, and a setting left to the cloud's default. */
@@ -78,9 +87,31 @@ typedef struct {
     gint64 start_delay_us; /* from the previous instance's end (the run's start for the first)
                               to this one's start; HARNESS_DEFAULT: the schedule's restart delay
                               (0 for the first) */
+
+    /* Faults (docs/testbed.md, "Fault catalogue"); harness_instance_spec_init() sets none. */
+    gboolean notice_missed;     /* the notice never comes: no metadata notice, no SIGTERM at the
+                                   notice; the reclaim comes as scheduled */
+    gint64 notice_late_us;      /* the notice comes this long after its time (>= 0); the reclaim
+                                   does not move; a notice due at or after the reclaim is missed */
+    gint64 notice_duplicate_us; /* the notice is delivered again this long after the first
+                                   (before the reclaim): Google a second SIGTERM, Azure a second
+                                   Preempt event, AWS the same instance-action again;
+                                   HARNESS_TIME_NONE: once */
+    guint imds_delay_ms;        /* the metadata service answers this late (0: at once) */
+    guint imds_fail_status;     /* its first imds_fail_count requests are answered with this HTTP
+                                   status (400..599) */
+    guint imds_fail_count;
+    gint64 crash_after_us;       /* SIGSEGV to the workload's leader this long after the instance's
+                                    start; HARNESS_TIME_NONE: none */
+    gint64 hang_after_us;        /* SIGSTOP to the workload's group this long after the instance's
+                                    start; HARNESS_TIME_NONE: none */
+    guint reclaim_at_checkpoint; /* a reclaim without notice (SIGKILL to the group) when the
+                                    workload reports its Nth checkpoint_start on this instance
+                                    (1, 2, ...), reclaim_checkpoint_delay_us later; 0: none */
+    gint64 reclaim_checkpoint_delay_us; /* >= 0 */
 } HarnessInstanceSpec;
 
-/* Sets @spec to @cloud with no notice and every default. */
+/* Sets @spec to @cloud with no notice, no fault and every default. */
 void harness_instance_spec_init(HarnessInstanceSpec *spec, HarnessImdsCloud cloud);
 
 /* The clouds' defaults: notice lead (AWS 120 s, Google 30 s, Azure 30 s); grace after the
@@ -109,6 +140,18 @@ typedef struct {
     const char *working_dir; /* NULL: the supervisor's own */
     const char *const *env;  /* extra "NAME=VALUE" for the workload, or NULL (copied) */
     HarnessSchedule schedule;
+    /* A process that writes no progress line for this long is declared hung: SIGKILL to its
+     * group, then the command is restarted on the same instance. 0: never. */
+    gint64 progress_timeout_us;
+    /* Checkpoint storage. "{checkpoint_dir}" in the arguments and SPOTLAB_CHECKPOINT_DIR in the
+     * workload's environment name the folder: with checkpoint_local FALSE, checkpoint_dir itself
+     * (remote storage, kept from one instance to the next; NULL: neither is set, and
+     * "{checkpoint_dir}" is refused); with TRUE, a fresh folder per instance, its local disk,
+     * deleted when the instance ends: checkpoint_dir/instance-N, or a folder of the
+     * supervisor's own under g_get_tmp_dir() when checkpoint_dir is NULL (deleted at the end).
+     * A relative checkpoint_dir is taken from working_dir (or the current folder). */
+    const char *checkpoint_dir;
+    gboolean checkpoint_local;
 } HarnessSupervisorConfig;
 
 typedef enum {
@@ -133,28 +176,53 @@ typedef enum {
 typedef struct {
     guint index;
     HarnessImdsCloud cloud;
-    int pid;           /* also the process group; 0 when it never started */
-    gint64 started_us; /* the process started (spawned) */
+    int pid;           /* also the process group; 0 when it never started. With restarts,
+                          pid, exited, end and exit_* are the latest process's */
+    gint64 started_us; /* the instance's (first) process started (spawned) */
     gint64 exited_us;  /* the process was seen to end */
-    gint64 ended_us;   /* the instance ended: at its reclaim if it had a notice, else at exit */
+    gint64 ended_us;   /* the instance ended: at its reclaim if its notice came due, else at
+                          its process's exit */
     HarnessInstanceEnd end;
     int exit_status;    /* when it exited: its status; else -1 */
     int exit_signal;    /* when a signal ended it: the signal; else 0 */
     char *exit_reason;  /* the "reason" of its exit line, or NULL */
-    gint64 resume_step; /* the step it resumed from; -1 when it did not say */
+    gint64 resume_step; /* the step its first process resumed from; -1 when it did not say */
     gint64 first_step;  /* first and last step lines; -1 when none */
     gint64 last_step;
-    guint lines;     /* progress lines read */
-    guint bad_lines; /* lines that were not JSON objects */
+    gint64 first_step_us;      /* its first step line arrived (NONE: none) */
+    double step_seconds_sum;   /* the steps' own "step_seconds", added up */
+    guint64 steps_timed;       /* and how many there were */
+    guint checkpoints;         /* checkpoints reported complete (ok) */
+    double checkpoint_seconds; /* their "seconds", added up */
+    guint lines;               /* progress lines read */
+    guint bad_lines;           /* lines that were not JSON objects */
     double price_per_hour;
-    double cost; /* price_per_hour * (ended - started) */
+    double cost;          /* price_per_hour * (ended - started) */
+    guint restarts;       /* the command was started again on this instance after a failure */
+    char *checkpoint_dir; /* the folder "{checkpoint_dir}" named, or NULL */
+    /* The metadata service's counters when the instance ended (HarnessImdsStats). */
+    guint imds_requests;
+    guint imds_faults_injected;
+    guint imds_notices_fetched;
 } HarnessInstanceRecord;
 
-/* One per instance whose notice was delivered. */
+/* What ended an instance by a reclaim. */
+typedef enum {
+    HARNESS_RECLAIM_SCHEDULED,     /* notice_after + notice_lead, notice or not */
+    HARNESS_RECLAIM_AT_CHECKPOINT, /* reclaim_at_checkpoint: SIGKILL during a checkpoint */
+} HarnessReclaimCause;
+
+/* One per instance whose notice came due (delivered, late or missed), or that was reclaimed at
+ * a checkpoint. */
 typedef struct {
     guint instance;
     HarnessImdsCloud cloud;
-    gint64 notice_us;           /* harness_imds_notify() called */
+    HarnessReclaimCause cause;
+    gint64 notice_due_us;   /* the notice's scheduled time (start + notice_after); NONE when none
+                               was scheduled */
+    gboolean notice_missed; /* it never came (notice_missed, or later than the reclaim) */
+    gint64 notice_us;       /* harness_imds_notify() called; NONE when missed */
+    gint64 notice_duplicate_us; /* the second delivery; NONE when none */
     gint64 sigterm_us;          /* SIGTERM sent to the group (at notice or reclaim) */
     gint64 reclaim_us;          /* the reclaim timer fired (scheduled: notice + lead) */
     gint64 reaction_us;         /* the first "notice" line arrived */
@@ -169,14 +237,48 @@ typedef struct {
     gint64 last_step;      /* the last step reported before the kill or exit */
     gint64 saved_step;     /* the newest complete checkpoint then (0: none) */
     gint64 steps_lost;     /* last_step - saved_step */
+    gint64 lost_us;        /* the same in time: from when work after the saved state began on
+                              this process to its last step line; NONE when the loss goes back
+                              past this process (local checkpoints lost with an instance) */
     gint64 restarted_us;   /* the next instance's process started */
     gint64 recovered_us;   /* a later instance first reported a step above last_step */
+    guint reactions;       /* "notice" lines on the instance after the notice */
+    guint emergency_checkpoints; /* emergency checkpoint_start lines after the notice */
+    gint64 torn_step; /* a checkpoint started and not ended when the process died; -1: none */
 } HarnessInterruption;
+
+/* A crash or hang of the workload, after which it was restarted on the same instance. */
+typedef enum {
+    HARNESS_FAILURE_CRASH, /* crash_after: SIGSEGV to the leader */
+    HARNESS_FAILURE_HANG,  /* hang_after (SIGSTOP), or a process silent for progress_timeout */
+} HarnessFailureKind;
+
+typedef struct {
+    guint instance;
+    HarnessFailureKind kind;
+    int pid;             /* the process that failed */
+    gint64 injected_us;  /* SIGSEGV (crash) or SIGSTOP (hang) sent; NONE: a hang of its own */
+    gint64 last_line_us; /* its last progress line before the failure was detected */
+    gint64 detected_us;  /* crash: the process was seen to end; hang: declared hung, no line for
+                            progress_timeout (then SIGKILL); NONE when never detected */
+    gint64 exited_us;    /* the process was seen to end */
+    int exit_status;     /* -1 when a signal ended it */
+    int exit_signal;     /* 0 when it exited */
+    gint64 last_step;    /* the last step reported before it ended */
+    gint64 saved_step;   /* the newest complete checkpoint then (0: none) */
+    gint64 steps_lost;   /* last_step - saved_step */
+    gint64 torn_step;    /* a checkpoint started and not ended when it died; -1: none */
+    gint64 restarted_us; /* the command started again on the instance; NONE: it was not (the
+                            instance was reclaimed first, or the run ended) */
+    gint64 resume_step;  /* the step the restarted process resumed from; -1 when it did not say */
+    gint64 recovered_us; /* a later process first reported a step above last_step */
+} HarnessFailure;
 
 /* One scheduled action and when it really happened. */
 typedef struct {
     guint instance;
-    const char *what; /* "start", "notice", "sigterm", "reclaim", "sigkill" (static) */
+    const char *what; /* "start", "notice", "sigterm", "reclaim", "sigkill"; with faults also
+                         "duplicate", "crash", "hang", "hung-kill", "restart" (static) */
     gint64 scheduled_us;
     gint64 actual_us;
 } HarnessDelivery;
@@ -191,6 +293,7 @@ typedef struct {
     GArray *instances;     /* HarnessInstanceRecord, one per instance started */
     GArray *interruptions; /* HarnessInterruption */
     GArray *deliveries;    /* HarnessDelivery */
+    GArray *failures;      /* HarnessFailure */
 } HarnessRunRecord;
 
 typedef struct _HarnessSupervisor HarnessSupervisor;
@@ -199,7 +302,9 @@ typedef struct _HarnessSupervisor HarnessSupervisor;
  * harness_supervisor_new:
  * @cfg: the command and schedule (copied).
  * Returns: (transfer full): a supervisor that has started nothing, or NULL with
- * HARNESS_SUPERVISOR_ERROR_INVALID (no command, no instance, a negative time).
+ * HARNESS_SUPERVISOR_ERROR_INVALID (no command, no instance, a negative time, a metadata
+ * failure status outside 400..599, a hang that nothing would end (no progress timeout and no
+ * notice), "{checkpoint_dir}" without a checkpoint folder).
  */
 HarnessSupervisor *harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error);
 
@@ -209,8 +314,8 @@ HarnessSupervisor *harness_supervisor_new(const HarnessSupervisorConfig *cfg, GE
  *   the global default context. It must be the thread-default context of the thread that
  *   iterates it.
  * Starts the first instance and returns; the run goes on as @context is iterated. Call once.
- * Returns: FALSE with HARNESS_SUPERVISOR_ERROR_SPAWN or _IMDS when the first instance cannot
- * start (the record then says HARNESS_RUN_ERROR).
+ * Returns: FALSE with HARNESS_SUPERVISOR_ERROR_SPAWN, _IMDS or _STORAGE when the first
+ * instance cannot start (the record then says HARNESS_RUN_ERROR).
  */
 gboolean harness_supervisor_start(HarnessSupervisor *sup, GMainContext *context, GError **error);
 
@@ -240,8 +345,8 @@ const HarnessRunRecord *harness_supervisor_record(const HarnessSupervisor *sup);
 /**
  * harness_supervisor_record_to_json:
  * Returns: (transfer full): the record as a JSON object (docs/testbed.md): the command, the
- * schedule, outcome, totals, instances, interruptions and deliveries, every time in seconds
- * since the run's start (null when it did not happen).
+ * schedule, outcome, totals, instances, interruptions, failures and deliveries, every time in
+ * seconds since the run's start (null when it did not happen).
  */
 json_t *harness_supervisor_record_to_json(const HarnessSupervisor *sup);
 
@@ -251,7 +356,8 @@ const char *harness_instance_end_name(HarnessInstanceEnd end);
 /**
  * harness_supervisor_free:
  * Accepts NULL. Mid-run: kills the running process group with SIGKILL and reaps its leader
- * (blocking for the moment that takes), then frees everything. Call it on the context's thread.
+ * (blocking for the moment that takes), deletes the local checkpoint folders it made, then
+ * frees everything. Call it on the context's thread.
  */
 void harness_supervisor_free(HarnessSupervisor *sup);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HarnessSupervisor, harness_supervisor_free)

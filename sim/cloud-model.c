@@ -530,10 +530,10 @@ __price_at(SimWorld *w, guint pool, SimTime tau)
 }
 
 /* USD for running one instance of @pool on @market over world times [a, b). */
-static double
-__price_integral(SimWorld *w, guint pool, SimMarket market, SimTime a, SimTime b)
+double
+sim_model_price_integral(const SimModel *model, guint pool, SimMarket market, SimTime a, SimTime b)
 {
-    const SimPool *p = __pool(w, pool);
+    const SimPool *p = sim_model_pool(model, pool);
     if (b <= a)
         return 0;
     if (market == SIM_MARKET_ON_DEMAND)
@@ -541,23 +541,41 @@ __price_integral(SimWorld *w, guint pool, SimMarket market, SimTime a, SimTime b
     if (p->price.n == 0)
         return p->constant_price * (double)(b - a) / HOUR_US;
     const SimSteps *st = &p->price;
-    gint64 ta = w->t0 + a, tb = w->t0 + b;
     gsize lo = 0, hi = st->n;
     while (hi - lo > 1) {
         gsize mid = lo + (hi - lo) / 2;
-        if (st->time[mid] <= ta)
+        if (st->time[mid] <= a)
             lo = mid;
         else
             hi = mid;
     }
     double sum = 0;
-    for (gsize i = lo; i < st->n && (i == lo || st->time[i] < tb); i++) {
-        gint64 s = MAX(ta, st->time[i]);
-        gint64 e = i + 1 < st->n ? MIN(tb, st->time[i + 1]) : tb;
+    for (gsize i = lo; i < st->n && (i == lo || st->time[i] < b); i++) {
+        gint64 s = MAX(a, st->time[i]);
+        gint64 e = i + 1 < st->n ? MIN(b, st->time[i + 1]) : b;
         if (e > s)
             sum += st->value[i] * (double)(e - s) / HOUR_US;
     }
     return sum;
+}
+
+double
+sim_model_bill(const SimModel *model, guint pool, SimMarket market, SimTime up_at, SimTime lived,
+               double *paid_hours)
+{
+    const SimCloud *c = &model->clouds[sim_model_pool(model, pool)->cloud];
+    SimTime charged =
+        (lived + c->billing_granularity - 1) / c->billing_granularity * c->billing_granularity;
+    charged = MAX(charged, c->billing_minimum);
+    if (paid_hours != NULL)
+        *paid_hours = (double)charged / HOUR_US;
+    return sim_model_price_integral(model, pool, market, up_at, up_at + charged);
+}
+
+static double
+__price_integral(SimWorld *w, guint pool, SimMarket market, SimTime a, SimTime b)
+{
+    return sim_model_price_integral(w->m, pool, market, w->t0 + a, w->t0 + b);
 }
 
 /* Hazard multiplier at world time @tau: weekend and night factors on UTC wall-clock time. */
@@ -671,13 +689,11 @@ __instance_end(Instance *i)
     if (i->state == INST_UP) {
         __record(w, SIM_TL_END, u->index, i->pool, i->number, i->market);
         __acct(u);
-        const SimCloud *c = __cloud(w, i->pool);
         SimTime lived = now - i->up_at;
-        SimTime charged =
-            (lived + c->billing_granularity - 1) / c->billing_granularity * c->billing_granularity;
-        charged = MAX(charged, c->billing_minimum);
-        w->r->cost_compute += __price_integral(w, i->pool, i->market, i->up_at, i->up_at + charged);
-        w->r->paid_hours += (double)charged / HOUR_US;
+        double paid = 0;
+        w->r->cost_compute +=
+            sim_model_bill(w->m, i->pool, i->market, w->t0 + i->up_at, lived, &paid);
+        w->r->paid_hours += paid;
         w->r->lifetime_hours += (double)lived / HOUR_US;
         if (i->market == SIM_MARKET_SPOT)
             w->spot_hours_seen += (double)lived / HOUR_US;

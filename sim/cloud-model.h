@@ -203,6 +203,16 @@ sim_model_pool(const SimModel *model, guint i)
     return g_ptr_array_index(model->pools, i);
 }
 
+/* USD for an instance of @pool on @market over [@a, @b), microseconds of trace time (the price
+ * trace's own times, not a replica's): the integral of the price. */
+double sim_model_price_integral(const SimModel *model, guint pool, SimMarket market, SimTime a,
+                                SimTime b);
+/* What an instance of @pool on @market, up at trace time @up_at for @lived, is billed: its
+ * lifetime rounded up to the cloud's billing granularity and at least the minimum (those hours
+ * in @paid_hours), priced by the integral above. */
+double sim_model_bill(const SimModel *model, guint pool, SimMarket market, SimTime up_at,
+                      SimTime lived, double *paid_hours);
+
 /* USD per GB to move a checkpoint between the job's checkpoint store and @pool: the cloud
  * egress price across clouds, the region price across regions, the zone price across zones of a
  * zonal store, else 0. */

@@ -8,6 +8,25 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* spotlab-train beside this spotlab (installed: both in bindir; the build tree: build/src and
+ * build/gpu-workloads/train), else on PATH. */
+char *
+cmd_find_train(void)
+{
+    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+    if (self != NULL) {
+        g_autofree char *dir = g_path_get_dirname(self);
+        const char *const near[] = {"spotlab-train", "../gpu-workloads/train/spotlab-train"};
+        for (gsize i = 0; i < G_N_ELEMENTS(near); i++) {
+            g_autofree char *path = g_build_filename(dir, near[i], NULL);
+            if (g_file_test(path, G_FILE_TEST_IS_REGULAR) &&
+                g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))
+                return g_canonicalize_filename(path, NULL);
+        }
+    }
+    return g_find_program_in_path("spotlab-train");
+}
+
 gboolean
 cmd_parse_options(const char *command, const char *usage, const char *summary,
                   GOptionEntry *entries, int *argc, char ***argv)

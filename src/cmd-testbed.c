@@ -1,9 +1,8 @@
-/* spotlab testbed: run a job (a workload command) across a schedule of simulated spot instances,
- * delivering each cloud's termination notices and signals, and measure how it survived
- * (docs/testbed.md).
+/* spotlab testbed: run a job (a workload) across simulated spot instances, delivering each
+ * cloud's termination notices and signals, and measure how it survived (docs/testbed.md).
  *
- * This is the first slice of `spotlab testbed SCENARIO`: the schedule is given explicitly as
- * JSON rather than derived from a scenario and its traces.
+ * `spotlab testbed SCENARIO` takes the instances from the simulator's replica of a scenario
+ * (testbed.c); `spotlab testbed --schedule S.json -- COMMAND...` from an explicit list:
  *
  *   {"instances": [{"cloud": "aws", "notice_after": "5s", "notice_lead": "2s"}, ...],
  *    "restart_delay": "1s"}
@@ -14,6 +13,7 @@
 #include "json-source.h"
 #include "scenario.h"
 #include "supervisor.h"
+#include "testbed.h"
 #include "util.h"
 
 #include <glib-unix.h>
@@ -50,16 +50,16 @@ static gboolean G_GNUC_PRINTF(3, 4) __fail(Reader *r, const char *field, const c
 }
 
 /* A duration: "5s", "500ms", "1m30s" or a number of seconds, >= 0. Absent: @out untouched.
- * With @nullable, null sets HARNESS_TIME_NONE. */
+ * With @null_means (what null stands for, for the message), null sets HARNESS_TIME_NONE. */
 static gboolean
-__duration(Reader *r, json_t *obj, const char *field, const char *key, gboolean nullable,
+__duration(Reader *r, json_t *obj, const char *field, const char *key, const char *null_means,
            gint64 *out)
 {
     json_t *v = json_object_get(obj, key);
     g_autofree char *f = json_field_join(field, key);
     if (v == NULL)
         return TRUE;
-    if (nullable && json_is_null(v)) {
+    if (null_means != NULL && json_is_null(v)) {
         *out = HARNESS_TIME_NONE;
         return TRUE;
     }
@@ -69,13 +69,102 @@ __duration(Reader *r, json_t *obj, const char *field, const char *key, gboolean 
                                           : FALSE;
     if (!parsed || !isfinite(s) || s < 0 || s > MAX_SECONDS) {
         g_autofree char *got = json_describe(v);
+        g_autofree char *null_text =
+            null_means != NULL ? g_strdup_printf(" (or null: %s)", null_means) : g_strdup("");
         return __fail(r, f,
                       "expected a duration >= 0 like \"5s\", \"500ms\", \"2m\" or a number of "
                       "seconds%s, got %s",
-                      nullable ? " (or null: no notice)" : "", got);
+                      null_text, got);
     }
     *out = (gint64)llround(s * G_USEC_PER_SEC);
     return TRUE;
+}
+
+/* true or false. Absent: @out untouched. */
+static gboolean
+__boolean(Reader *r, json_t *obj, const char *field, const char *key, gboolean *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return TRUE;
+    if (!json_is_boolean(v)) {
+        g_autofree char *f = json_field_join(field, key);
+        g_autofree char *got = json_describe(v);
+        return __fail(r, f, "expected true or false, got %s", got);
+    }
+    *out = json_is_true(v);
+    return TRUE;
+}
+
+/* An integer in @min..@max. Absent: @out untouched. */
+static gboolean
+__integer(Reader *r, json_t *obj, const char *field, const char *key, guint min, guint max,
+          const char *what, guint *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return TRUE;
+    if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)min ||
+        json_integer_value(v) > (json_int_t)max) {
+        g_autofree char *f = json_field_join(field, key);
+        g_autofree char *got = json_describe(v);
+        return __fail(r, f, "expected %s (an integer in %u..%u), got %s", what, min, max, got);
+    }
+    *out = (guint)json_integer_value(v);
+    return TRUE;
+}
+
+/* "imds": {"delay": "500ms", "fail_status": 503, "fail_count": 3}: a slow or failing metadata
+ * service. */
+static gboolean
+__imds_faults(Reader *r, json_t *obj, const char *field, HarnessInstanceSpec *spec)
+{
+    json_t *v = json_object_get(obj, "imds");
+    if (v == NULL)
+        return TRUE;
+    g_autofree char *f = json_field_join(field, "imds");
+    if (!json_is_object(v)) {
+        g_autofree char *got = json_describe(v);
+        return __fail(r, f,
+                      "expected metadata service faults (an object with \"delay\", "
+                      "\"fail_status\", \"fail_count\"), got %s",
+                      got);
+    }
+    static const char *const keys[] = {"delay", "fail_status", "fail_count", NULL};
+    if (!json_source_check_keys(r->src, v, f, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID, r->error))
+        return FALSE;
+    gint64 delay_us = 0;
+    if (!__duration(r, v, f, "delay", NULL, &delay_us))
+        return FALSE;
+    /* Whole milliseconds, as the service holds its answers; a minute is far beyond a poll. */
+    if (delay_us > 60 * G_USEC_PER_SEC) {
+        g_autofree char *d = json_field_join(f, "delay");
+        return __fail(r, d, "expected a delay of at most 1m, got %.3f s",
+                      (double)delay_us / G_USEC_PER_SEC);
+    }
+    spec->imds_delay_ms = (guint)((delay_us + 999) / 1000);
+    if (!__integer(r, v, f, "fail_status", 400, 599, "an HTTP status", &spec->imds_fail_status) ||
+        !__integer(r, v, f, "fail_count", 1, 1000000, "a number of requests",
+                   &spec->imds_fail_count))
+        return FALSE;
+    gboolean has_status = json_object_get(v, "fail_status") != NULL;
+    gboolean has_count = json_object_get(v, "fail_count") != NULL;
+    if (has_status != has_count) {
+        g_autofree char *m = json_field_join(f, has_status ? "fail_count" : "fail_status");
+        return __fail(r, m, "missing; expected \"fail_status\" and \"fail_count\" together");
+    }
+    return TRUE;
+}
+
+/* A key that only means something with another: @key present without @needed is an error. */
+static gboolean
+__needs(Reader *r, json_t *obj, const char *field, const char *key, gboolean present,
+        const char *needed)
+{
+    if (json_object_get(obj, key) == NULL || present)
+        return TRUE;
+    g_autofree char *f = json_field_join(field, key);
+    return __fail(r, f, "needs %s", needed);
 }
 
 static gboolean
@@ -86,8 +175,22 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
         g_autofree char *got = json_describe(v);
         return __fail(r, field, "expected an instance (an object with \"cloud\"), got %s", got);
     }
-    static const char *const keys[] = {"cloud",   "notice_after",   "notice_lead", "grace",
-                                       "sigterm", "price_per_hour", "start_delay", NULL};
+    static const char *const keys[] = {"cloud",
+                                       "notice_after",
+                                       "notice_lead",
+                                       "grace",
+                                       "sigterm",
+                                       "price_per_hour",
+                                       "start_delay",
+                                       "notice_missed",
+                                       "notice_late",
+                                       "notice_duplicate",
+                                       "imds",
+                                       "crash_after",
+                                       "hang_after",
+                                       "reclaim_at_checkpoint",
+                                       "reclaim_checkpoint_delay",
+                                       NULL};
     if (!json_source_check_keys(r->src, v, field, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
                                 r->error))
         return FALSE;
@@ -101,10 +204,29 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
         return __fail(r, cloud_field, "expected \"aws\", \"gcp\" or \"azure\", got %s", got);
     }
     harness_instance_spec_init(spec, c);
-    if (!__duration(r, v, field, "notice_after", TRUE, &spec->notice_after_us) ||
-        !__duration(r, v, field, "notice_lead", FALSE, &spec->notice_lead_us) ||
-        !__duration(r, v, field, "grace", FALSE, &spec->grace_us) ||
-        !__duration(r, v, field, "start_delay", FALSE, &spec->start_delay_us))
+    if (!__duration(r, v, field, "notice_after", "no notice", &spec->notice_after_us) ||
+        !__duration(r, v, field, "notice_lead", NULL, &spec->notice_lead_us) ||
+        !__duration(r, v, field, "grace", NULL, &spec->grace_us) ||
+        !__duration(r, v, field, "start_delay", NULL, &spec->start_delay_us))
+        return FALSE;
+    /* Faults (docs/testbed.md, "Fault catalogue"). */
+    gboolean has_notice = spec->notice_after_us != HARNESS_TIME_NONE;
+    if (!__boolean(r, v, field, "notice_missed", &spec->notice_missed) ||
+        !__needs(r, v, field, "notice_missed", has_notice, "a notice (notice_after)") ||
+        !__duration(r, v, field, "notice_late", NULL, &spec->notice_late_us) ||
+        !__needs(r, v, field, "notice_late", has_notice, "a notice (notice_after)") ||
+        !__duration(r, v, field, "notice_duplicate", "delivered once",
+                    &spec->notice_duplicate_us) ||
+        !__needs(r, v, field, "notice_duplicate", has_notice, "a notice (notice_after)") ||
+        !__imds_faults(r, v, field, spec) ||
+        !__duration(r, v, field, "crash_after", "no crash", &spec->crash_after_us) ||
+        !__duration(r, v, field, "hang_after", "no hang", &spec->hang_after_us) ||
+        !__integer(r, v, field, "reclaim_at_checkpoint", 1, G_MAXINT32,
+                   "the checkpoint_start to reclaim at", &spec->reclaim_at_checkpoint) ||
+        !__duration(r, v, field, "reclaim_checkpoint_delay", NULL,
+                    &spec->reclaim_checkpoint_delay_us) ||
+        !__needs(r, v, field, "reclaim_checkpoint_delay", spec->reclaim_at_checkpoint > 0,
+                 "reclaim_at_checkpoint"))
         return FALSE;
     json_t *sigterm = json_object_get(v, "sigterm");
     if (sigterm != NULL &&
@@ -132,9 +254,18 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
     return TRUE;
 }
 
-/* Reads SCHEDULE.json into @specs and @restart_delay_us. */
+/* What a schedule sets beside its instances. */
+typedef struct {
+    gint64 progress_timeout_us;
+    char *checkpoint_dir;
+    gboolean checkpoint_local;
+} ScheduleOptions;
+
+/* Reads SCHEDULE.json into @specs, @restart_delay_us and @options (whose checkpoint_dir the
+ * caller frees). */
 static gboolean
-__load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, GError **error)
+__load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, ScheduleOptions *options,
+                GError **error)
 {
     g_autoptr(JsonSource) src =
         json_source_load(path, TRUE, "a testbed schedule object", TESTBED_ERROR, TESTBED_ERROR_IO,
@@ -146,7 +277,8 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, GErro
         g_autofree char *got = json_describe(src->root);
         return __fail(&r, "", "expected a schedule (an object with \"instances\"), got %s", got);
     }
-    static const char *const keys[] = {"instances", "restart_delay", NULL};
+    static const char *const keys[] = {"instances",      "restart_delay",      "progress_timeout",
+                                       "checkpoint_dir", "checkpoint_storage", NULL};
     if (!json_source_check_keys(src, src->root, "", keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
                                 error))
         return FALSE;
@@ -158,14 +290,45 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, GErro
         return __fail(&r, "instances", "expected a non-empty list of instances, got %s", got);
     }
     *restart_delay_us = 0;
-    if (!__duration(&r, src->root, "", "restart_delay", FALSE, restart_delay_us))
+    if (!__duration(&r, src->root, "", "restart_delay", NULL, restart_delay_us))
         return FALSE;
+    options->progress_timeout_us = 0;
+    if (!__duration(&r, src->root, "", "progress_timeout", "none", &options->progress_timeout_us))
+        return FALSE;
+    if (options->progress_timeout_us == HARNESS_TIME_NONE)
+        options->progress_timeout_us = 0;
+    json_t *dir = json_object_get(src->root, "checkpoint_dir");
+    if (dir != NULL && (!json_is_string(dir) || json_string_length(dir) == 0 ||
+                        strlen(json_string_value(dir)) != json_string_length(dir))) {
+        g_autofree char *got = json_describe(dir);
+        return __fail(&r, "checkpoint_dir", "expected a folder name, got %s", got);
+    }
+    json_t *storage = json_object_get(src->root, "checkpoint_storage");
+    options->checkpoint_local = FALSE;
+    if (storage != NULL) {
+        const char *name = json_is_string(storage) ? json_string_value(storage) : NULL;
+        if (g_strcmp0(name, "remote") != 0 && g_strcmp0(name, "local") != 0) {
+            g_autofree char *got = json_describe(storage);
+            return __fail(&r, "checkpoint_storage", "expected \"remote\" or \"local\", got %s",
+                          got);
+        }
+        options->checkpoint_local = strcmp(name, "local") == 0;
+    }
     for (guint i = 0; i < json_array_size(list); i++) {
         HarnessInstanceSpec spec;
         if (!__instance(&r, json_array_get(list, i), i, &spec))
             return FALSE;
+        /* A stopped process that nothing detects nor reclaims would hold the run forever. */
+        if (spec.hang_after_us != HARNESS_TIME_NONE && options->progress_timeout_us == 0 &&
+            spec.notice_after_us == HARNESS_TIME_NONE) {
+            g_autofree char *f = g_strdup_printf("instances[%u].hang_after", i);
+            return __fail(&r, f,
+                          "a hang that nothing ends: expected a top-level \"progress_timeout\" "
+                          "or a notice (notice_after)");
+        }
         g_array_append_val(specs, spec);
     }
+    options->checkpoint_dir = dir != NULL ? g_strdup(json_string_value(dir)) : NULL;
     return TRUE;
 }
 
@@ -176,106 +339,122 @@ __on_quit(gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
-/* "12.345" seconds or "-" for a time that did not happen. */
-static char *
-__t(gint64 us)
-{
-    return us == HARNESS_TIME_NONE ? g_strdup("-") : g_strdup_printf("%.3f", (double)us / 1e6);
-}
-
-static void
-__print_table(const HarnessRunRecord *rec)
-{
-    printf("%-4s %-6s %9s %9s %9s %-9s %7s %8s\n", "inst", "cloud", "started", "ended", "wall s",
-           "end", "status", "steps");
-    for (guint i = 0; i < rec->instances->len; i++) {
-        const HarnessInstanceRecord *r = &g_array_index(rec->instances, HarnessInstanceRecord, i);
-        g_autofree char *start = __t(r->started_us), *end = __t(r->ended_us);
-        g_autofree char *wall =
-            __t(r->ended_us != HARNESS_TIME_NONE ? r->ended_us - r->started_us : HARNESS_TIME_NONE);
-        g_autofree char *status = r->exit_signal > 0    ? g_strdup_printf("sig%d", r->exit_signal)
-                                  : r->exit_status >= 0 ? g_strdup_printf("%d", r->exit_status)
-                                                        : g_strdup("-");
-        g_autofree char *steps =
-            r->last_step >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, r->last_step) : g_strdup("-");
-        printf("%-4u %-6s %9s %9s %9s %-9s %7s %8s\n", r->index, harness_imds_cloud_name(r->cloud),
-               start, end, wall, harness_instance_end_name(r->end), status, steps);
-    }
-    if (rec->interruptions->len > 0) {
-        printf("\nInterruptions (seconds since the run's start):\n");
-        printf("%-4s %-6s %8s %8s %-8s %8s %8s %8s %8s %5s %9s\n", "inst", "cloud", "notice",
-               "seen", "source", "ckpt end", "reclaim", "killed", "recover", "lost", "recovery");
-    }
-    for (guint i = 0; i < rec->interruptions->len; i++) {
-        const HarnessInterruption *in = &g_array_index(rec->interruptions, HarnessInterruption, i);
-        g_autofree char *notice = __t(in->notice_us), *seen = __t(in->reaction_us);
-        g_autofree char *ckpt = __t(in->checkpoint_ok ? in->checkpoint_end_us : HARNESS_TIME_NONE);
-        g_autofree char *reclaim = __t(in->reclaim_us), *killed = __t(in->killed_us);
-        g_autofree char *recovered = __t(in->recovered_us);
-        g_autofree char *recovery =
-            __t(in->recovered_us != HARNESS_TIME_NONE && in->reclaim_us != HARNESS_TIME_NONE
-                    ? in->recovered_us - in->reclaim_us
-                    : HARNESS_TIME_NONE);
-        printf("%-4u %-6s %8s %8s %-8s %8s %8s %8s %8s %5" G_GINT64_FORMAT " %9s\n", in->instance,
-               harness_imds_cloud_name(in->cloud), notice, seen,
-               in->reaction_source != NULL ? in->reaction_source : "-", ckpt, reclaim, killed,
-               recovered, in->steps_lost, recovery);
-    }
-    printf("\noutcome: %s; wall %.3f s; final step %" G_GINT64_FORMAT "; %u instance(s)",
-           harness_run_outcome_name(rec->outcome), (double)rec->wall_us / 1e6, rec->final_step,
-           rec->instances->len);
-    if (rec->cost > 0)
-        printf("; cost $%.4f", rec->cost);
-    printf("\n");
-}
-
 int
 cmd_testbed(int argc, char **argv)
 {
     g_autofree char *schedule_path = NULL;
-    g_autofree char *output = NULL;
+    g_autofree char *output = NULL, *record = NULL, *strategy = NULL, *scale_text = NULL;
+    g_autofree char *workdir = NULL, *train = NULL;
+    gint64 replica = -1;
+    gboolean quiet = FALSE, dry_run = FALSE;
     /* clang-format off */
     GOptionEntry entries[] = {
-        {"schedule", 's', 0, G_OPTION_ARG_FILENAME, &schedule_path,
-         "The instances to run the job on, as JSON (docs/testbed.md)", "SCHEDULE.json"},
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
-         "Write the record as JSON to FILE (written atomically)", "FILE"},
+         "SCENARIO: write the results (the simulation's schema, mode testbed) to FILE; "
+         "--schedule: write the record. Written atomically", "FILE"},
+        {"record", 0, 0, G_OPTION_ARG_FILENAME, &record,
+         "SCENARIO: also write the supervisor's own record (docs/testbed.md) to FILE", "FILE"},
+        {"strategy", 0, 0, G_OPTION_ARG_STRING, &strategy,
+         "SCENARIO: replay this strategy (default: testbed.strategy, else the first)", "NAME"},
+        {"replica", 0, 0, G_OPTION_ARG_INT64, &replica,
+         "SCENARIO: replay this replica's reclaims (default: testbed.replica, else 0)", "N"},
+        {"time-scale", 0, 0, G_OPTION_ARG_STRING, &scale_text,
+         "SCENARIO: seconds of trace per second of wall time (default: testbed.time_scale, "
+         "else 1)", "S"},
+        {"workdir", 0, 0, G_OPTION_ARG_FILENAME, &workdir,
+         "SCENARIO: keep the checkpoints in DIR/checkpoints (default: a temporary folder, "
+         "removed afterwards)", "DIR"},
+        {"train", 0, 0, G_OPTION_ARG_FILENAME, &train,
+         "SCENARIO: the spotlab-train program to run (default: beside spotlab, else in PATH)",
+         "PATH"},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "SCENARIO: print no tables", NULL},
+        {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+         "SCENARIO: print the plan (the simulated replica's instances and the command) and, "
+         "with -o, write it with the prediction; run nothing", NULL},
+        {"schedule", 's', 0, G_OPTION_ARG_FILENAME, &schedule_path,
+         "Run COMMAND on the instances of SCHEDULE.json instead of a scenario's", "SCHEDULE.json"},
         {NULL},
     };
     /* clang-format on */
-    const char *usage = "--schedule SCHEDULE.json [-o RECORD.json] -- COMMAND [ARG...]";
+    const char *usage = "SCENARIO [-o RESULTS.json] [--strategy NAME] [--replica N] "
+                        "[--time-scale S]\n       spotlab testbed --schedule SCHEDULE.json "
+                        "[-o RECORD.json] -- COMMAND [ARG...]";
     if (!cmd_parse_options(
-            "testbed", "-- COMMAND [ARG...]",
-            "Run COMMAND (a training job) on each instance of SCHEDULE.json in turn, as a fresh "
-            "process beside an emulated metadata service of the instance's cloud, deliver the "
-            "cloud's termination notice and signals as the cloud does, and measure from the "
-            "job's progress lines (docs/progress-protocol.md) how it survived: notice seen, "
-            "emergency checkpoint in time, steps lost, recovery time. {cloud} and {instance} in "
-            "the arguments become aws|gcp|azure and 0, 1, .... This is the first slice of "
-            "`spotlab testbed SCENARIO` (docs/testbed.md). Exit status: 0 the job finished, 1 "
-            "it did not, 2 bad usage or a bad schedule.",
+            "testbed", "SCENARIO | --schedule SCHEDULE.json -- COMMAND [ARG...]",
+            "Replay a scenario on real processes: the simulator's replica decides when each "
+            "simulated instance comes up and is reclaimed; the workload (the built-in training "
+            "program, or the scenario's testbed.command) runs on each as a fresh process beside "
+            "an emulated metadata service of its cloud, gets the cloud's notice and signals as "
+            "the cloud delivers them, and what was really lost and how long recovery really took "
+            "is written in the simulation's results schema beside the simulator's prediction "
+            "(docs/testbed.md, docs/fidelity.md). With --schedule, COMMAND runs on an explicit "
+            "list of instances instead; {cloud} and {instance} in its arguments become "
+            "aws|gcp|azure and 0, 1, .... Exit status: 0 the job finished (and every "
+            "expectation holds), 1 it did not, 2 bad usage or bad input.",
             entries, &argc, &argv))
         return SPOTLAB_EXIT_USAGE;
     /* GLib leaves "--" in place when it stops there. */
     int first = 1;
     if (first < argc && strcmp(argv[first], "--") == 0)
         first++;
-    if (schedule_path == NULL || first >= argc) {
-        fprintf(stderr, "spotlab testbed: %s\nUsage: spotlab testbed %s\n",
-                schedule_path == NULL ? "expected --schedule SCHEDULE.json"
-                                      : "expected the job's command after --",
-                usage);
-        return SPOTLAB_EXIT_USAGE;
-    }
     if (output != NULL && (*output == '\0' || g_file_test(output, G_FILE_TEST_IS_DIR))) {
         fprintf(stderr, "spotlab testbed: --output: expected a file name, got '%s'\n", output);
+        return SPOTLAB_EXIT_USAGE;
+    }
+    if (schedule_path == NULL) {
+        if (argc != 2 || strcmp(argv[1], "--") == 0) {
+            fprintf(stderr, "spotlab testbed: %s\nUsage: spotlab testbed %s\n",
+                    argc < 2 ? "expected a scenario, or --schedule SCHEDULE.json"
+                             : "expected one scenario (a command after -- goes with --schedule)",
+                    usage);
+            return SPOTLAB_EXIT_USAGE;
+        }
+        double scale = NAN;
+        if (scale_text != NULL) {
+            char *end = NULL;
+            scale = g_ascii_strtod(scale_text, &end);
+            if (end == scale_text || *end != '\0' || !(scale >= 1e-3 && scale <= 1e7)) {
+                fprintf(stderr,
+                        "spotlab testbed: --time-scale: expected a number from 0.001 to 1e7 "
+                        "(seconds of trace per second), got '%s'\n",
+                        scale_text);
+                return SPOTLAB_EXIT_USAGE;
+            }
+        }
+        TestbedOptions opt = {.scenario_path = argv[1],
+                              .strategy = strategy,
+                              .replica = replica,
+                              .time_scale = scale,
+                              .output = output,
+                              .record = record,
+                              .workdir = workdir,
+                              .train_path = train,
+                              .quiet = quiet,
+                              .dry_run = dry_run};
+        return testbed_run_scenario(&opt);
+    }
+    if (strategy != NULL || replica >= 0 || scale_text != NULL || workdir != NULL ||
+        train != NULL || record != NULL || dry_run || quiet) {
+        fprintf(stderr, "spotlab testbed: --strategy, --replica, --time-scale, --workdir, "
+                        "--train, --record, --dry-run and --quiet go with a scenario, not with "
+                        "--schedule\n");
+        return SPOTLAB_EXIT_USAGE;
+    }
+    if (first >= argc) {
+        fprintf(stderr,
+                "spotlab testbed: expected the job's command after --\nUsage: spotlab "
+                "testbed %s\n",
+                usage);
         return SPOTLAB_EXIT_USAGE;
     }
 
     g_autoptr(GArray) specs = g_array_new(FALSE, TRUE, sizeof(HarnessInstanceSpec));
     gint64 restart_delay_us = 0;
+    ScheduleOptions options = {0};
     g_autoptr(GError) error = NULL;
-    if (!__load_schedule(schedule_path, specs, &restart_delay_us, &error)) {
+    gboolean loaded = __load_schedule(schedule_path, specs, &restart_delay_us, &options, &error);
+    g_autofree char *checkpoint_dir = options.checkpoint_dir;
+    if (!loaded) {
         fprintf(stderr, "spotlab testbed: %s\n", error->message);
         return SPOTLAB_EXIT_USAGE;
     }
@@ -287,6 +466,9 @@ cmd_testbed(int argc, char **argv)
                 .n_instances = specs->len,
                 .restart_delay_us = restart_delay_us,
             },
+        .progress_timeout_us = options.progress_timeout_us,
+        .checkpoint_dir = checkpoint_dir,
+        .checkpoint_local = options.checkpoint_local,
     };
     g_autoptr(HarnessSupervisor) sup = harness_supervisor_new(&cfg, &error);
     if (sup == NULL) {
@@ -307,7 +489,7 @@ cmd_testbed(int argc, char **argv)
     }
     if (!ok)
         fprintf(stderr, "spotlab testbed: %s\n", error->message);
-    __print_table(rec);
+    testbed_print_record(rec);
     if (output != NULL) {
         json_t *doc = harness_supervisor_record_to_json(sup);
         g_autofree char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));

@@ -18,6 +18,7 @@ static const struct {
     {"trace", cmd_trace, "inspect, convert and make traces (info, convert, synth, formats)"},
     {"imds", cmd_imds, "serve an emulated cloud metadata service with termination notices"},
     {"testbed", cmd_testbed, "run a job across a schedule of spot instances and measure it"},
+    {"calibrate", cmd_calibrate, "measure a workload's step, startup and checkpoint times"},
 };
 
 static void

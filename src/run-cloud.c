@@ -77,8 +77,8 @@ METRIC(__m_emergency_attempted, (double)r->emergency_attempted)
 METRIC(__m_emergency_finished, (double)r->emergency_finished)
 METRIC(__m_paid, r->paid_hours)
 
-static void
-__summarise(CloudResults *res)
+void
+cloud_results_summarise(CloudResults *res)
 {
     for (guint k = 0; k < res->n_strategies; k++) {
         CloudStrategyResults *s = &res->strategies[k];
@@ -141,7 +141,7 @@ cloud_run(const Scenario *sc, guint threads, RunProgressFunc progress, gpointer 
         g_thread_join(workers->pdata[t]);
     if (progress != NULL)
         progress(res->n_replicas, res->n_replicas, user_data);
-    __summarise(res);
+    cloud_results_summarise(res);
     res->seconds = (double)(g_get_monotonic_time() - started) / 1e6;
     return res;
 }
@@ -222,7 +222,7 @@ __job_kind(SimJobKind kind)
 
 /* Replica 0's events: [hours, kind, unit, instance, pool, market]. */
 static json_t *
-__timeline_json(const SimModel *m, const SimReplicaResult *r)
+__timeline_json(const SimModel *m, const SimReplicaResult *r, guint replica)
 {
     json_t *events = json_array();
     for (guint k = 0; r->timeline != NULL && k < r->timeline->len; k++) {
@@ -233,7 +233,7 @@ __timeline_json(const SimModel *m, const SimReplicaResult *r)
                                         (int)e->instance, sim_model_pool(m, e->pool)->name,
                                         e->market == SIM_MARKET_ON_DEMAND ? "on-demand" : "spot"));
     }
-    return json_pack("{s:i, s:o, s:o, s:o}", "replica", 0, "start_hours", NUM(r->start_hours),
+    return json_pack("{s:i, s:o, s:o, s:o}", "replica", replica, "start_hours", NUM(r->start_hours),
                      "end_hours", NUM(r->finished ? r->completion_hours : m->horizon / 3.6e9),
                      "events", events);
 }
@@ -279,7 +279,7 @@ cloud_results_to_json(const CloudResults *res)
     json_object_set_new(
         root, "spotlab",
         json_pack("{s:s, s:i}", "version", SPOTLAB_VERSION, "schema", RESULTS_SCHEMA_VERSION));
-    json_object_set_new(root, "mode", json_string("sim"));
+    json_object_set_new(root, "mode", json_string(res->mode != NULL ? res->mode : "sim"));
     json_object_set_new(root, "model", json_string("continuous"));
     json_t *scen = json_pack("{s:s, s:s, s:I, s:i}", "name", sc->name, "file", sc->path, "seed",
                              (json_int_t)sc->seed, "replicas", sc->replicas);
@@ -332,11 +332,13 @@ cloud_results_to_json(const CloudResults *res)
         json_object_set_new(summary, "cost_per_unit", run_summary_json(&s->cost_per_unit));
         json_t *runs = json_array();
         for (guint i = 0; i < res->n_replicas; i++)
-            json_array_append_new(runs, __replica_json(i, &s->replicas[i], &res->baseline[i]));
+            json_array_append_new(
+                runs, __replica_json(res->first_replica + i, &s->replicas[i], &res->baseline[i]));
         json_array_append_new(strategies,
                               json_pack("{s:s, s:o, s:o, s:o}", "name", s->strategy->name,
                                         "summary", summary, "timeline",
-                                        __timeline_json(m, &s->replicas[0]), "runs", runs));
+                                        __timeline_json(m, &s->replicas[0], res->first_replica),
+                                        "runs", runs));
     }
     json_object_set_new(root, "policies", strategies);
     /* Capacity and price of the pools the recorded replicas used, over their span. */

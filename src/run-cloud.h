@@ -33,11 +33,17 @@ typedef struct {
     CloudStrategyResults *strategies;
     guint n_strategies;
     double seconds; /* wall-clock time of the run (not written to the results file) */
+    /* The testbed writes its measurements in this layout: its "mode" ("sim" when NULL) and the
+     * number of its first replica (0 for simulations, which run them all). */
+    const char *mode;
+    guint first_replica;
 } CloudResults;
 
 CloudResults *cloud_run(const Scenario *scenario, guint threads, RunProgressFunc progress,
                         gpointer user_data);
 void cloud_results_free(CloudResults *results);
+/* Fills the strategies' summaries from their replicas (cloud_run() does it). */
+void cloud_results_summarise(CloudResults *results);
 json_t *cloud_results_to_json(const CloudResults *results);
 gboolean cloud_results_write(const CloudResults *results, const char *path, GError **error);
 char *cloud_results_table(const CloudResults *results);

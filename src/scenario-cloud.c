@@ -4,6 +4,7 @@
 #include "scenario-private.h"
 
 #include "import.h"
+#include "profile.h"
 #include "util.h"
 
 #include <math.h>
@@ -503,13 +504,57 @@ __step_times(Ctx *ctx, const SimModel *m, json_t *obj, const char *field, const 
     return TRUE;
 }
 
+/* "job.profile": a profile of the workload (docs/calibration.md), read into @profile. Its own
+ * errors name the profile's file, line, column and field, after the place in the scenario that
+ * names it, as a trace file's errors do. */
+static gboolean
+__job_profile(Ctx *ctx, json_t *obj, Profile *profile, gboolean *has_profile)
+{
+    const char *file = NULL;
+    if (!scenario__string(ctx, obj, "job", "profile", FALSE, &file))
+        return FALSE;
+    if (file == NULL)
+        return TRUE;
+    g_autofree char *path = spotlab_resolve_path(ctx->src->path, file);
+    g_autoptr(GError) perr = NULL;
+    if (!profile_load(path, profile, &perr))
+        return scenario__fail(ctx, "job.profile", "%s", perr->message);
+    *has_profile = TRUE;
+    return TRUE;
+}
+
+/* Fills what the job's checkpoint leaves out from @profile. SimJob has no fixed cost per
+ * checkpoint, so the profile's is folded into the bandwidth at the job's checkpoint size: the
+ * checkpoint then takes what the profile's fit says a checkpoint of that size takes. */
+static void
+__job_checkpoint_from_profile(Scenario *sc, json_t *ck, const Profile *profile)
+{
+    SimJob *job = &sc->cloud->job;
+    if (ck == NULL || json_object_get(ck, "size") == NULL) {
+        job->checkpoint_gb = profile->checkpoint_gb;
+        sc->job_from_profile |= SCENARIO_PROFILE_CHECKPOINT_SIZE;
+    }
+    if (job->checkpoint_gb <= 0)
+        return; /* the job says it saves nothing */
+    if (ck == NULL || json_object_get(ck, "write") == NULL) {
+        job->write_gbps = profile_effective_gbps(profile->write_fixed_seconds, profile->write_gbps,
+                                                 job->checkpoint_gb);
+        sc->job_from_profile |= SCENARIO_PROFILE_CHECKPOINT_WRITE;
+    }
+    if (ck == NULL || json_object_get(ck, "restore") == NULL) {
+        job->restore_gbps = profile_effective_gbps(profile->restore_fixed_seconds,
+                                                   profile->restore_gbps, job->checkpoint_gb);
+        sc->job_from_profile |= SCENARIO_PROFILE_CHECKPOINT_RESTORE;
+    }
+}
+
 static gboolean
 __job(Ctx *ctx, Scenario *sc, json_t *obj)
 {
-    static const char *const keys[] = {"type",       "steps",    "step_time",      "epoch_steps",
-                                       "trials",     "parallel", "items",          "item_time",
-                                       "workers",    "lease",    "instances",      "startup",
-                                       "checkpoint", "deadline", "keeps_progress", NULL};
+    static const char *const keys[] = {
+        "type",       "steps",     "step_time",      "epoch_steps", "trials",    "parallel",
+        "items",      "item_time", "workers",        "lease",       "instances", "startup",
+        "checkpoint", "deadline",  "keeps_progress", "profile",     NULL};
     SimJob *job = &sc->cloud->job;
     if (!scenario__object(ctx, obj, "job", "the job") ||
         !scenario__check_keys(ctx, obj, "job", keys))
@@ -537,6 +582,7 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
         {"item_time", "inference", "an inference job"},
         {"workers", "inference", "an inference job"},
         {"lease", "inference", "an inference job"},
+        {"profile", "training sweep", "a training job or a sweep"},
     };
     for (gsize k = 0; k < G_N_ELEMENTS(members); k++) {
         if (json_object_get(obj, members[k].key) == NULL)
@@ -550,8 +596,17 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
                               json_object_get(obj, "type") == NULL ? " (the default \"type\")"
                                                                    : "");
     }
+    /* The profile first: what the job states itself then replaces what it gives. */
+    Profile profile = {0};
+    gboolean has_profile = FALSE;
+    if (!__job_profile(ctx, obj, &profile, &has_profile))
+        return FALSE;
     guint64 gang = 1, trials = 1, parallel = 1, items = 0, workers = 1;
     double steps = 0, epoch = 0, startup = 0, deadline = 0, lease = 0;
+    if (has_profile && json_object_get(obj, "startup") == NULL) {
+        startup = profile.startup_seconds;
+        sc->job_from_profile |= SCENARIO_PROFILE_STARTUP;
+    }
     if (!scenario__bool(ctx, obj, "job", "keeps_progress", &job->keeps_progress) ||
         !scenario__uint(ctx, obj, "job", "instances", 1, 4096, &gang) ||
         !scenario__duration(ctx, obj, "job", "startup", FALSE, FALSE, &startup) ||
@@ -565,9 +620,19 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
         if (sv == NULL)
             return scenario__fail(ctx, "job.steps", "missing; expected the training steps");
         if (!scenario__number(ctx, obj, "job", "steps", 1, 1e15, &steps) ||
-            !scenario__number(ctx, obj, "job", "epoch_steps", 0, 1e15, &epoch) ||
-            !__step_times(ctx, sc->cloud, obj, "job", "step_time", job))
+            !scenario__number(ctx, obj, "job", "epoch_steps", 0, 1e15, &epoch))
             return FALSE;
+        if (has_profile && json_object_get(obj, "step_time") == NULL) {
+            job->default_step_seconds = profile.step_seconds;
+            sc->job_from_profile |= SCENARIO_PROFILE_STEP_TIME;
+        } else if (json_object_get(obj, "step_time") == NULL) {
+            return scenario__fail(ctx, "job.step_time",
+                                  "missing; expected a duration like \"0.9s\", an object of "
+                                  "durations by instance type with a \"default\", or a "
+                                  "\"profile\" that gives it (docs/calibration.md)");
+        } else if (!__step_times(ctx, sc->cloud, obj, "job", "step_time", job)) {
+            return FALSE;
+        }
         job->kind = SIM_JOB_TRAINING;
         job->steps = steps;
         job->epoch_steps = epoch;
@@ -594,15 +659,19 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
     }
 
     json_t *ck = json_object_get(obj, "checkpoint");
-    if (ck != NULL) {
+    gboolean ck_profile = has_profile && profile.checkpoint_gb > 0;
+    if (ck != NULL || ck_profile) {
         static const char *const ckeys[] = {"size", "write", "restore", "async", "storage", NULL};
-        if (!scenario__object(ctx, ck, "job.checkpoint", "checkpoint settings") ||
-            !scenario__check_keys(ctx, ck, "job.checkpoint", ckeys) ||
-            !scenario__size(ctx, ck, "job.checkpoint", "size", TRUE, &job->checkpoint_gb) ||
-            !scenario__bandwidth(ctx, ck, "job.checkpoint", "write", &job->write_gbps) ||
-            !scenario__bandwidth(ctx, ck, "job.checkpoint", "restore", &job->restore_gbps) ||
-            !scenario__bool(ctx, ck, "job.checkpoint", "async", &job->async_checkpoint))
+        if (ck != NULL &&
+            (!scenario__object(ctx, ck, "job.checkpoint", "checkpoint settings") ||
+             !scenario__check_keys(ctx, ck, "job.checkpoint", ckeys) ||
+             !scenario__size(ctx, ck, "job.checkpoint", "size", !ck_profile, &job->checkpoint_gb) ||
+             !scenario__bandwidth(ctx, ck, "job.checkpoint", "write", &job->write_gbps) ||
+             !scenario__bandwidth(ctx, ck, "job.checkpoint", "restore", &job->restore_gbps) ||
+             !scenario__bool(ctx, ck, "job.checkpoint", "async", &job->async_checkpoint)))
             return FALSE;
+        if (ck_profile)
+            __job_checkpoint_from_profile(sc, ck, &profile);
         for (int k = 0; k < 2 && job->checkpoint_gb > 0; k++) {
             const char *what = k == 0 ? "write" : "restore";
             if ((k == 0 ? job->write_gbps : job->restore_gbps) > 0)
@@ -614,7 +683,7 @@ __job(Ctx *ctx, Scenario *sc, json_t *obj)
                                   "\"1GB/s\"",
                                   what, size);
         }
-        json_t *st = json_object_get(ck, "storage");
+        json_t *st = ck != NULL ? json_object_get(ck, "storage") : NULL;
         /* Checkpoints live beside the first pool unless the scenario says where. */
         const SimPool *first = sim_model_pool(sc->cloud, 0);
         job->storage_cloud = first->cloud;
@@ -1239,7 +1308,8 @@ __load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
 {
     static const char *const keys[] = {
         "name",   "description", "model", "seed", "replicas",   "horizon", "start",   "start_time",
-        "clouds", "egress",      "pools", "job",  "strategies", "expect",  "$schema", NULL};
+        "clouds", "egress",      "pools", "job",  "strategies", "expect",  "$schema", "testbed",
+        NULL};
     if (!scenario__check_keys(ctx, root, "", keys))
         return FALSE;
     sc->cloud = sim_model_new();
@@ -1389,7 +1459,7 @@ __load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
             return FALSE;
 
     sim_model_finish(m);
-    if (!scenario__load_expectations(ctx, sc, root))
+    if (!scenario__load_expectations(ctx, sc, root) || !scenario__load_testbed(ctx, sc, root))
         return FALSE;
 
     /* The baseline: the same job on demand in the cheapest pool, no checkpoints. */

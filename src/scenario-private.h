@@ -65,6 +65,9 @@ gboolean scenario__gb_price(Ctx *ctx, json_t *obj, const char *field, const char
 /* Reads the rest of a continuous-model scenario (name, description and seed are read). */
 gboolean scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root);
 
+/* Reads the "testbed" section (scenario-testbed.c), once the strategies are known. */
+gboolean scenario__load_testbed(Ctx *ctx, Scenario *sc, json_t *root);
+
 /* Reads the "expect" list (expect.c), once the policies are known. */
 gboolean scenario__load_expectations(Ctx *ctx, Scenario *sc, json_t *root);
 

@@ -134,6 +134,12 @@ scenario_free(Scenario *scenario)
         g_ptr_array_unref(scenario->strategy_groups);
     if (scenario->expectations)
         g_ptr_array_unref(scenario->expectations);
+    if (scenario->testbed != NULL) {
+        g_strfreev(scenario->testbed->command);
+        g_free(scenario->testbed->preset);
+        g_strfreev(scenario->testbed->sets);
+        g_free(scenario->testbed);
+    }
     sim_strategy_free(scenario->baseline);
     sim_model_free(scenario->cloud);
     trace_set_free(scenario->traces);

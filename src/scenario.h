@@ -49,6 +49,31 @@ typedef enum {
     SCENARIO_MODEL_CONTINUOUS, /* the continuous-time cloud model (docs/cloud-model.md) */
 } ScenarioModel;
 
+/* How `spotlab testbed` runs a continuous-model scenario (its "testbed" section,
+ * docs/testbed.md): the workload, which strategy and replica it replays, and the time scale. */
+typedef struct {
+    char **command;         /* the workload command (argv), or NULL for the built-in workload */
+    char *preset;           /* built-in training workload: its preset ("tiny") */
+    char **sets;            /* built-in: --set KEY=VALUE changes, NULL-terminated */
+    guint strategy;         /* index into Scenario.strategies */
+    guint64 replica;        /* the replica whose reclaims are replayed */
+    double time_scale;      /* trace seconds per wall second (> 0) */
+    gboolean scale_notices; /* notice leads and grace periods scaled too (else real seconds) */
+    double notice_poll;     /* built-in: seconds between metadata polls */
+    double grace;           /* seconds from a reclaim to the hard kill, trace time when scaled;
+                             * NaN: each cloud's default */
+} ScenarioTestbed;
+
+/* Job fields of a continuous-model scenario that came from the profile its job includes
+ * ("job.profile", docs/calibration.md) rather than from the scenario: Scenario.job_from_profile. */
+typedef enum {
+    SCENARIO_PROFILE_STEP_TIME = 1 << 0,          /* SimJob.default_step_seconds */
+    SCENARIO_PROFILE_STARTUP = 1 << 1,            /* SimJob.startup */
+    SCENARIO_PROFILE_CHECKPOINT_SIZE = 1 << 2,    /* SimJob.checkpoint_gb */
+    SCENARIO_PROFILE_CHECKPOINT_WRITE = 1 << 3,   /* SimJob.write_gbps (fixed cost folded in) */
+    SCENARIO_PROFILE_CHECKPOINT_RESTORE = 1 << 4, /* SimJob.restore_gbps (likewise) */
+} ScenarioProfileField;
+
 typedef struct {
     char *path;
     char *name;
@@ -73,6 +98,13 @@ typedef struct {
     guint replicas;
     /* What must hold (the "expect" list): Expectation* (expect.h), owned; empty when none. */
     GPtrArray *expectations;
+    /* ScenarioProfileField bits: the job fields taken from the job's profile; 0 without one.
+     * A profile holds real seconds of the machine it was measured on, which the simulator takes
+     * as they are; a testbed that runs trace time faster than wall time scales these fields
+     * (docs/calibration.md, "Time scale"). */
+    guint job_from_profile;
+    /* The "testbed" section of a continuous-model scenario; NULL when it has none. */
+    ScenarioTestbed *testbed;
 } Scenario;
 
 /**
@@ -98,6 +130,14 @@ gboolean scenario_parse_duration(const char *text, double *seconds);
 
 /* Parses "$3.06/h", "3.06/h", "$3.06", "$0.05/min" into USD per hour. */
 gboolean scenario_parse_price(const char *text, double *usd_per_hour);
+
+/**
+ * scenario_testbed_rescale:
+ * Sets the testbed's time scale to @time_scale, and scales the job's figures that came from a
+ * calibration profile with it: a profile holds real seconds, which are @time_scale times as
+ * many seconds of trace (docs/calibration.md).
+ */
+void scenario_testbed_rescale(Scenario *scenario, double time_scale);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Scenario, scenario_free)
 

@@ -1,6 +1,8 @@
 /* spotlab tests: workload processes and their progress lines; see workload-util.h. */
 #include "workload-util.h"
 
+#include "test-util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -224,4 +226,87 @@ test_workload_free(TestWorkload *w)
     g_ptr_array_unref(w->lines);
     g_array_unref(w->received);
     g_free(w);
+}
+
+TestWorkload *
+test_workload_spawn_native(const char *const *argv, GError **error)
+{
+    g_autofree char *wrapper = g_strdup(g_getenv("SPOTLAB_TEST_WRAPPER"));
+    g_unsetenv("SPOTLAB_TEST_WRAPPER");
+    TestWorkload *w = test_workload_spawn(argv, NULL, error);
+    if (wrapper != NULL)
+        g_setenv("SPOTLAB_TEST_WRAPPER", wrapper, TRUE);
+    return w;
+}
+
+TestWorkload *
+test_train_spawn(const char *train_bin, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)train_bin);
+    for (guint i = 0; args[i] != NULL; i++)
+        g_ptr_array_add(argv, (gpointer)args[i]);
+    g_ptr_array_add(argv, NULL);
+    g_autoptr(GError) error = NULL;
+    TestWorkload *w = test_workload_spawn_native((const char *const *)argv->pdata, &error);
+    if (w == NULL)
+        fprintf(stderr, "cannot start %s: %s\n", train_bin, error->message);
+    return w;
+}
+
+void
+test_train_measure(const char *train_bin, double *startup_s, double *steps_per_s)
+{
+    g_autofree char *dir = test_tmpdir_new();
+    const char *argv[] = {train_bin, "--steps",     "400", "--checkpoint-dir",
+                          dir,       "--log-every", "0",   NULL};
+    gint64 t0 = g_get_monotonic_time();
+    TestWorkload *w = test_workload_spawn_native(argv, NULL);
+    g_assert(w != NULL);
+    json_t *first = test_workload_wait_event(w, "step", 1, 60);
+    gint64 t1 = g_get_monotonic_time();
+    json_t *last = test_workload_wait_event(w, "step", 400, 60);
+    g_assert(first != NULL && last != NULL && test_workload_wait(w, 60) == 0);
+    double span = json_real_value(json_object_get(last, "mono")) -
+                  json_real_value(json_object_get(first, "mono"));
+    *startup_s = (double)(t1 - t0) / 1e6;
+    *steps_per_s = span > 0 ? 399 / span : 1000;
+    test_workload_free(w);
+    test_tmpdir_remove(dir);
+    fprintf(stderr, "calibration: startup %.3f s, %.0f steps/s\n", *startup_s, *steps_per_s);
+}
+
+gboolean
+test_group_running(int pgid)
+{
+    if (kill(-pgid, 0) != 0 && errno == ESRCH)
+        return FALSE;
+    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        if (!g_ascii_isdigit(name[0]))
+            continue;
+        g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
+        g_autofree char *text = NULL;
+        if (!g_file_get_contents(path, &text, NULL, NULL))
+            continue;
+        const char *rp = strrchr(text, ')');
+        char state;
+        int ppid, pgrp;
+        if (rp != NULL && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X')
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+test_group_gone(int pgid)
+{
+    for (int i = 0; i < 250; i++) {
+        if (!test_group_running(pgid))
+            return TRUE;
+        g_usleep(20 * 1000);
+    }
+    return FALSE;
 }

@@ -43,6 +43,25 @@ int test_workload_wait(TestWorkload *w, double timeout_s);
 
 /* Kills the child if it still runs and frees everything. Accepts NULL. */
 void test_workload_free(TestWorkload *w);
+
+/* As test_workload_spawn(), never under SPOTLAB_TEST_WRAPPER: for workloads that must run at
+ * their own speed while the test runs under valgrind. */
+TestWorkload *test_workload_spawn_native(const char *const *argv, GError **error);
+
+/* Starts @train_bin with @args (NULL-terminated) natively; NULL, said on stderr, when it
+ * cannot start. */
+TestWorkload *test_train_spawn(const char *train_bin, const char *const *args);
+
+/* Measures spotlab-train (@train_bin, tiny, natively) on this machine, now: from its start to
+ * its first step, and its steps per second. */
+void test_train_measure(const char *train_bin, double *startup_s, double *steps_per_s);
+
+/* Whether a process of group @pgid still runs (zombies, which run nothing, aside). */
+gboolean test_group_running(int pgid);
+
+/* Whether group @pgid is gone within 5 s: the kernel may still be ending what SIGKILL was
+ * sent to (a grandchild killed with its group) when the leader has been reaped. */
+gboolean test_group_gone(int pgid);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestWorkload, test_workload_free)
 
 G_END_DECLS

@@ -207,10 +207,11 @@ main(int argc, char **argv)
 {
     g_autofree char *preset = NULL, *dir = NULL, *resume = NULL, *device = NULL;
     g_autofree char *notice_cloud = NULL, *notice_poll = NULL, *notice_endpoint = NULL;
+    g_autofree char *interval_text = NULL;
     g_auto(GStrv) sets = NULL;
     g_autoptr(WorkloadCheckpoint) ckpt = NULL;
     gint64 steps = -1, every = 0, keep = 3, hang_at = -1, log_every = -1;
-    gboolean async = FALSE, print_config = FALSE;
+    gboolean async = FALSE, print_config = FALSE, no_emergency = FALSE;
     GOptionEntry entries[] = {
         {"preset", 'p', 0, G_OPTION_ARG_STRING, &preset,
          "model size: tiny (default), small, 1g, large", "NAME"},
@@ -226,6 +227,14 @@ main(int argc, char **argv)
          "resume from this checkpoint file instead of the newest in DIR", "FILE"},
         {"checkpoint-every", 'e', 0, G_OPTION_ARG_INT64, &every,
          "write a checkpoint every N steps (default 0: only on a notice and at the end)", "N"},
+        {"checkpoint-interval", 0, 0, G_OPTION_ARG_STRING, &interval_text,
+         "also write a checkpoint when this much time has passed since training started in this "
+         "process or since the last checkpoint ended (e.g. 10s; default: off)",
+         "INTERVAL"},
+        {"no-emergency-checkpoint", 0, 0, G_OPTION_ARG_NONE, &no_emergency,
+         "do not react to notices: no metadata watching, and SIGTERM and SIGINT keep their "
+         "default action (the process dies at once), as a job without a handler does",
+         NULL},
         {"keep", 'k', 0, G_OPTION_ARG_INT64, &keep, "keep the newest N checkpoints (default 3)",
          "N"},
         {"async", 'a', 0, G_OPTION_ARG_NONE, &async,
@@ -318,7 +327,23 @@ main(int argc, char **argv)
         fprintf(stderr, "spotlab-train: --checkpoint-every and --keep take numbers >= 0\n");
         goto out;
     }
+    gint64 interval_us = 0;
+    if (interval_text != NULL &&
+        (!workload_parse_interval(interval_text, &interval_us) || interval_us <= 0)) {
+        fprintf(stderr,
+                "spotlab-train: --checkpoint-interval: expected an interval like 10s or 500ms, "
+                "got '%s'\n",
+                interval_text);
+        goto out;
+    }
     WorkloadNoticeConfig notice = {0};
+    if (no_emergency && notice_cloud != NULL && strcmp(notice_cloud, "none") != 0) {
+        fprintf(stderr,
+                "spotlab-train: --no-emergency-checkpoint and --notice-cloud %s: "
+                "expected one of them\n",
+                notice_cloud);
+        goto out;
+    }
     if (notice_cloud != NULL && !workload_cloud_parse(notice_cloud, &notice.cloud)) {
         fprintf(stderr,
                 "spotlab-train: --notice-cloud: expected none, aws, gcp or azure, got "
@@ -361,6 +386,9 @@ main(int argc, char **argv)
     /* Resume: an explicit file must be good; in the folder, damaged files are skipped with a
      * warning and the newest complete checkpoint is used. */
     t.dir = g_strdup(dir != NULL ? dir : "checkpoints");
+    /* The restore's time: reading the file, and putting its state into the model; not what a
+     * fresh start does too (creating the model, generating the corpus). */
+    gint64 restore_us = 0, mark = g_get_monotonic_time();
     if (resume != NULL) {
         ckpt = workload_checkpoint_load(resume, &error);
         if (ckpt == NULL) {
@@ -383,11 +411,11 @@ main(int argc, char **argv)
             g_clear_error(&error);
         }
     }
-    gint64 resume_start = g_get_monotonic_time();
     if (ckpt != NULL && !__resume(&t, ckpt, config_given, &error)) {
         fprintf(stderr, "spotlab-train: %s\n", error->message);
         goto out;
     }
+    restore_us += g_get_monotonic_time() - mark;
     t.config_json = train_config_to_json(&t.cfg);
     t.params = train_param_count(&t.cfg);
 
@@ -404,6 +432,7 @@ main(int argc, char **argv)
         }
     }
     if (ckpt != NULL) {
+        mark = g_get_monotonic_time();
         guint64 bytes = t.params * sizeof(float);
         const float *p = workload_checkpoint_section(ckpt, "params", bytes, NULL, &error);
         const float *m =
@@ -421,6 +450,7 @@ main(int argc, char **argv)
             goto out;
         }
         t.last_saved_step = t.pos.step;
+        restore_us += g_get_monotonic_time() - mark;
     } else {
         SimRng root;
         sim_rng_init(&root, t.cfg.seed);
@@ -436,11 +466,13 @@ main(int argc, char **argv)
     workload_progress_start(t.progress, t.cfg.name, t.cfg.total_steps, t.params, ckpt_bytes);
     if (ckpt != NULL)
         workload_progress_resume(t.progress, t.pos.step, workload_checkpoint_path(ckpt),
-                                 (double)(g_get_monotonic_time() - resume_start) / G_USEC_PER_SEC);
+                                 (double)restore_us / G_USEC_PER_SEC);
     g_clear_pointer(&ckpt, workload_checkpoint_free);
 
-    /* Notices are watched from here on: before, there is nothing to save. */
-    workload_notice_install_signal_handlers();
+    /* Notices are watched from here on: before, there is nothing to save. Without emergency
+     * checkpoints SIGTERM and SIGINT keep their default action, and no cloud is watched. */
+    if (!no_emergency)
+        workload_notice_install_signal_handlers();
     t.watcher = workload_notice_watcher_new(&notice, NULL, NULL, &error);
     if (t.watcher == NULL) {
         fprintf(stderr, "spotlab-train: %s\n", error->message);
@@ -451,6 +483,9 @@ main(int argc, char **argv)
 
     const char *reason = "completed";
     status = TRAIN_EXIT_OK;
+    /* --checkpoint-interval counts from here (the state is restored, training starts) and from
+     * the end of each checkpoint, as the simulator's periodic checkpoints do. */
+    gint64 interval_mark = g_get_monotonic_time();
     while (t.pos.step < t.cfg.total_steps) {
         WorkloadNotice seen = {0};
         if (workload_notice_pending(t.watcher, &seen)) {
@@ -488,11 +523,19 @@ main(int argc, char **argv)
             fprintf(stderr,
                     "spotlab-train: step %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " loss %.4f\n",
                     t.pos.step, t.cfg.total_steps, (double)loss);
-        if (every > 0 && t.pos.step % (guint64)every == 0 && t.pos.step < t.cfg.total_steps) {
+        gboolean due = every > 0 && t.pos.step % (guint64)every == 0;
+        if (interval_us > 0 && g_get_monotonic_time() - interval_mark >= interval_us)
+            due = TRUE;
+        if (due && t.pos.step < t.cfg.total_steps) {
+            /* Asynchronous checkpoints are spaced from start to start, blocking ones from the
+             * end of one to the start of the next. */
+            interval_mark = g_get_monotonic_time();
             if (!__checkpoint(&t, "periodic", !t.async, &error)) {
                 fprintf(stderr, "spotlab-train: %s\n", error->message);
                 g_clear_error(&error);
             }
+            if (!t.async)
+                interval_mark = g_get_monotonic_time();
         }
         if (hang_at >= 0 && t.pos.step == (guint64)hang_at) {
             workload_checkpoint_writer_wait(t.writer, NULL);

@@ -46,96 +46,31 @@ static const char *train_bin;
 static double startup_s = 0.2; /* spotlab-train's start to its first step, measured */
 static double steps_per_s = 1000;
 
-/* Whether a process of group @pgid still runs (zombies, which run nothing, aside). */
-static gboolean
-__group_running(int pgid)
-{
-    if (kill(-pgid, 0) != 0 && errno == ESRCH)
-        return FALSE;
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *name;
-    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-        if (!g_ascii_isdigit(name[0]))
-            continue;
-        g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
-        g_autofree char *text = NULL;
-        if (!g_file_get_contents(path, &text, NULL, NULL))
-            continue;
-        const char *rp = strrchr(text, ')');
-        char state;
-        int ppid, pgrp;
-        if (rp != NULL && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
-            state != 'Z' && state != 'X')
-            return TRUE;
-    }
-    return FALSE;
-}
-
-/* As __group_running(), allowing the kernel a moment to end what SIGKILL was sent to: a
- * grandchild killed with its group may still be exiting when the leader has been reaped. */
-static gboolean
-__group_still_running(int pgid)
-{
-    for (int i = 0; i < 250; i++) {
-        if (!__group_running(pgid))
-            return FALSE;
-        g_usleep(20 * 1000);
-    }
-    return TRUE;
-}
-
 static void
 __assert_nothing_left(const HarnessRunRecord *rec)
 {
     for (guint i = 0; i < rec->instances->len; i++) {
         int pid = g_array_index(rec->instances, HarnessInstanceRecord, i).pid;
         CU_ASSERT(pid > 0);
-        if (pid > 0 && __group_still_running(pid)) {
+        if (pid > 0 && !test_group_gone(pid)) {
             fprintf(stderr, "process group %d of instance %u still runs\n", pid, i);
             CU_FAIL("a process of an instance survived the run");
         }
     }
 }
 
-/* Runs spotlab-train natively (see the header on valgrind) and waits for it. */
+/* Runs spotlab-train natively (see the header on valgrind). */
 static TestWorkload *
 __train_direct(const char *const *args)
 {
-    g_autofree char *wrapper = g_strdup(g_getenv("SPOTLAB_TEST_WRAPPER"));
-    g_unsetenv("SPOTLAB_TEST_WRAPPER");
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)train_bin);
-    for (guint i = 0; args[i] != NULL; i++)
-        g_ptr_array_add(argv, (gpointer)args[i]);
-    g_ptr_array_add(argv, NULL);
-    g_autoptr(GError) error = NULL;
-    TestWorkload *w = test_workload_spawn((const char *const *)argv->pdata, NULL, &error);
-    if (wrapper != NULL)
-        g_setenv("SPOTLAB_TEST_WRAPPER", wrapper, TRUE);
-    if (w == NULL)
-        fprintf(stderr, "cannot start %s: %s\n", train_bin, error->message);
-    return w;
+    return test_train_spawn(train_bin, args);
 }
 
 /* Measures startup and step rate on this machine, now. */
 static void
 __calibrate(void)
 {
-    g_autofree char *dir = test_tmpdir_new();
-    const char *args[] = {"--steps", "400", "--checkpoint-dir", dir, "--log-every", "0", NULL};
-    gint64 t0 = g_get_monotonic_time();
-    g_autoptr(TestWorkload) w = __train_direct(args);
-    g_assert(w != NULL);
-    json_t *first = test_workload_wait_event(w, "step", 1, 60);
-    gint64 t1 = g_get_monotonic_time();
-    json_t *last = test_workload_wait_event(w, "step", 400, 60);
-    g_assert(first != NULL && last != NULL && test_workload_wait(w, 60) == 0);
-    double span = json_real_value(json_object_get(last, "mono")) -
-                  json_real_value(json_object_get(first, "mono"));
-    startup_s = (double)(t1 - t0) / 1e6;
-    steps_per_s = span > 0 ? 399 / span : 1000;
-    test_tmpdir_remove(dir);
-    fprintf(stderr, "calibration: startup %.3f s, %.0f steps/s\n", startup_s, steps_per_s);
+    test_train_measure(train_bin, &startup_s, &steps_per_s);
 }
 
 static gint64
@@ -381,10 +316,10 @@ test_free_mid_run(void)
     CU_ASSERT_FALSE(harness_supervisor_is_done(sup));
     int pgid =
         g_array_index(harness_supervisor_record(sup)->instances, HarnessInstanceRecord, 0).pid;
-    CU_ASSERT(pgid > 0 && __group_running(pgid));
+    CU_ASSERT(pgid > 0 && test_group_running(pgid));
     harness_supervisor_free(sup);
     g_main_context_pop_thread_default(ctx);
-    CU_ASSERT_FALSE(__group_still_running(pgid));
+    CU_ASSERT(test_group_gone(pgid));
 }
 
 static void
