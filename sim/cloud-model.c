@@ -350,6 +350,8 @@ typedef enum {
     UNIT_STARTING,  /* all up: starting and restoring the last checkpoint */
     UNIT_WORKING,
     UNIT_CHECKPOINTING, /* a blocking checkpoint is being written */
+    UNIT_STOPPED,       /* stopped by a notice (saved and exited, or ended by Google's
+                         * soft-off): its instances wait for their reclaim */
     UNIT_DONE,
 } UnitPhase;
 
@@ -377,6 +379,8 @@ struct Unit {
     gboolean checkpoint_blocking;
     double checkpoint_steps;
     gboolean switch_after_checkpoint; /* leave spot for on demand once it is written */
+    gboolean notice_pending;          /* a notice came for its current instances, and it saves
+                                       * and stops on notices */
     gboolean pinned_on_demand;        /* the safety net moved it: it stays on demand */
     guint n_on_demand;                /* hybrid gang: its first slots run on demand ... */
     guint od_pool;                    /* ... in this pool */
@@ -711,6 +715,7 @@ __instance_end(Instance *i)
 
 static gboolean __over_max_price(SimWorld *w, guint pool);
 static void __unit_start(Unit *u);
+static void __unit_stop(Unit *u);
 /* Why a unit loses its instances. */
 typedef enum {
     LOSS_RECLAIM,       /* the cloud took an instance back */
@@ -872,11 +877,22 @@ __on_notice(SimEngine *e, gpointer data)
         w->r->notices++;
         __record(w, SIM_TL_NOTICE, u->index, i->pool, i->number, i->market);
     }
-    /* An emergency checkpoint: only while working, and never a second one on top of a
-     * checkpoint already being written (a duplicated notice finds it running). */
-    if (w->s->emergency_checkpoint && u->phase == UNIT_WORKING && !u->checkpoint_writing &&
-        w->m->job.checkpoint_gb > 0 && w->m->job.kind != SIM_JOB_INFERENCE) {
-        __unit_checkpoint(u, TRUE);
+    if (w->m->job.kind == SIM_JOB_INFERENCE)
+        return;
+    if (w->s->emergency_checkpoint && w->m->job.checkpoint_gb > 0) {
+        /* A handler saves and stops: an emergency checkpoint now when working, never a second
+         * one on top of a checkpoint already being written (which stops the work when it
+         * ends: a duplicated notice finds it running), and a unit still starting stops as
+         * soon as it is ready (it sees the notice, and has nothing new to save). */
+        u->notice_pending = TRUE;
+        if (u->phase == UNIT_WORKING && !u->checkpoint_writing)
+            __unit_checkpoint(u, TRUE);
+    } else if (__cloud(w, i->pool)->kind == SIM_CLOUD_GCP &&
+               (u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING ||
+                u->phase == UNIT_STARTING)) {
+        /* Google's notice is an ACPI soft-off: every process gets SIGTERM, and a job without
+         * a handler ends there (a checkpoint being written is cut short). */
+        __unit_stop(u);
     }
 }
 
@@ -1125,7 +1141,8 @@ __unit_checkpoint(Unit *u, gboolean emergency)
     u->checkpoint_emergency = emergency;
     __record(w, SIM_TL_CHECKPOINT, u->index, u->pool, 0, u->market);
     u->checkpoint_steps = u->done;
-    u->checkpoint_blocking = !w->m->job.async_checkpoint;
+    /* A notice's checkpoint blocks: the job stops to save before its instance goes. */
+    u->checkpoint_blocking = !w->m->job.async_checkpoint || emergency;
     if (emergency)
         w->r->emergency_attempted++;
     if (u->checkpoint_blocking) {
@@ -1188,9 +1205,37 @@ __on_checkpoint_end(SimEngine *e, gpointer data)
         __unit_start(u);
         return;
     }
+    if (u->notice_pending) {
+        /* The notice's checkpoint (or the one it found running, when nothing was done since
+         * its state) is written: the job exits. Work done during an asynchronous one is
+         * saved by an emergency checkpoint first. */
+        __progress(u);
+        if (u->done > u->durable && u->phase == UNIT_WORKING) {
+            __unit_checkpoint(u, TRUE);
+            return;
+        }
+        __unit_stop(u);
+        return;
+    }
     __schedule_done(u);
     if (u->checkpoint_blocking)
         __schedule_checkpoint(u);
+}
+
+/* The job stops on its instances (a notice): work stays where it is, what is not saved will be
+ * lost with them, and they wait, idle, for their reclaim. */
+static void
+__unit_stop(Unit *u)
+{
+    SimWorld *w = u->w;
+    __progress(u);
+    __cancel(w, &u->ev_ready);
+    __cancel(w, &u->ev_done);
+    __cancel(w, &u->ev_checkpoint);
+    __cancel(w, &u->ev_checkpoint_end);
+    __cancel(w, &u->ev_recovered);
+    u->checkpoint_writing = FALSE;
+    __set_phase(u, UNIT_STOPPED);
 }
 
 /* Ends every instance of the unit (work already accounted by the caller). */
@@ -1259,6 +1304,13 @@ __on_unit_ready(SimEngine *e, gpointer data)
     u->ev_ready = 0;
     /* The unit resumes from its last durable state. */
     u->done = u->durable;
+    if (u->notice_pending) {
+        /* A notice came while it started: it sees it and stops, with nothing new to save. */
+        __record(w, SIM_TL_READY, u->index, u->pool, 0, u->market);
+        u->since = __now(w);
+        __set_phase(u, UNIT_STOPPED);
+        return;
+    }
     __set_phase(u, UNIT_WORKING);
     __record(w, SIM_TL_READY, u->index, u->pool, 0, u->market);
     u->since = __now(w);
@@ -1384,6 +1436,8 @@ __replace_lost(Unit *u, Instance *lost)
     u->checkpoint_writing = FALSE;
     u->switch_after_checkpoint = FALSE;
     __instance_end(lost);
+    /* The noticed instance is gone: the gang works again once the replacement is up. */
+    u->notice_pending = FALSE;
     __set_phase(u, UNIT_ACQUIRING);
     __unit_fill(u);
     return TRUE;
@@ -1397,8 +1451,8 @@ __unit_interrupted(Unit *u, LossReason why, Instance *lost)
 {
     SimWorld *w = u->w;
     __progress(u);
-    gboolean held_work =
-        u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING || u->phase == UNIT_STARTING;
+    gboolean held_work = u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING ||
+                         u->phase == UNIT_STARTING || u->phase == UNIT_STOPPED;
     if (w->m->job.keeps_progress && w->m->job.kind != SIM_JOB_INFERENCE)
         u->durable = u->done;
     if (why != LOSS_LAUNCH_FAILED && held_work) {
@@ -1470,7 +1524,8 @@ __on_decide(SimEngine *e, gpointer data)
     if (u->phase == UNIT_DONE || u->market != SIM_MARKET_SPOT)
         return;
     gboolean on_spot = u->phase == UNIT_ACQUIRING || u->phase == UNIT_STARTING ||
-                       u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING;
+                       u->phase == UNIT_WORKING || u->phase == UNIT_CHECKPOINTING ||
+                       u->phase == UNIT_STOPPED;
     if (on_spot && !u->switch_after_checkpoint && w->s->market->leave_spot(w->s, w, u->index)) {
         /* Move to on demand: a checkpoint first when there is work to save, so it comes along;
          * without checkpoints what is not saved is lost, as in a reclaim. A unit still starting
@@ -1527,6 +1582,7 @@ __unit_start(Unit *u)
     const SimJob *job = &w->m->job;
     if (u->phase != UNIT_IDLE || w->stopped)
         return;
+    u->notice_pending = FALSE; /* new instances */
     if (!u->has_task && !__take_task(u)) {
         /* Nothing left for this unit. An inference worker waits: items of lost workers come
          * back when their leases run out. */

@@ -57,6 +57,7 @@ __cloud_scenario(const char *name, const char *expect)
     g_autofree char *text = g_strdup_printf(
         "{\n"
         "  \"model\": \"continuous\", \"seed\": 3, \"replicas\": 40,\n"
+        "  \"clouds\": {\"aws\": {\"notice_missed\": \"25%%\"}},\n"
         "  \"pools\": [{\"name\": \"a\", \"cloud\": \"aws\", \"hazard\": {\"rate\": \"5%%/h\"},\n"
         "              \"spot_price\": \"$0.92/h\", \"on_demand_price\": \"$3.06/h\"}],\n"
         "  \"job\": {\"type\": \"training\", \"steps\": 40000, \"step_time\": \"0.9s\",\n"
