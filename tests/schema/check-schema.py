@@ -162,9 +162,16 @@ def check_meta():
 # ---- shipped ---------------------------------------------------------------------------------
 
 
+def __is_profile(path):
+    """A calibration profile that scenarios include (docs/calibration.md), not a scenario."""
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    return isinstance(doc, dict) and doc.get("kind") == "spotlab-profile"
+
+
 def shipped_scenarios():
     files = sorted(glob.glob(os.path.join(ROOT, "scenarios", "**", "*.json"), recursive=True))
-    files = [f for f in files if os.path.abspath(f) != SCHEMA_PATH]
+    files = [f for f in files if os.path.abspath(f) != SCHEMA_PATH and not __is_profile(f)]
     for f in sorted(glob.glob(os.path.join(ROOT, "tests", "data", "cli", "*.json"))):
         with open(f, encoding="utf-8") as fh:
             doc = json.load(fh)
