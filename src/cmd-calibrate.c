@@ -85,6 +85,9 @@ typedef struct {
     gint64 resume_step;
     char *resume_path;
     GArray *step_seconds;    /* double, in the order of the lines */
+    GArray *step_periods;    /* double: from one step line to the next ("mono"), outside
+                              * checkpoints: the pace of the work, loop included */
+    double last_step_mono;   /* the previous step line's "mono"; NaN after a checkpoint */
     GArray *checkpoints;     /* CheckpointEnd */
     double checkpoint_bytes; /* of the start line; NaN: not given */
     double params;
@@ -109,6 +112,8 @@ __run_new(const char *what)
     r->first_step_seconds = r->resume_seconds = r->checkpoint_bytes = r->params = NAN;
     r->resume_step = -1;
     r->step_seconds = g_array_new(FALSE, FALSE, sizeof(double));
+    r->step_periods = g_array_new(FALSE, FALSE, sizeof(double));
+    r->last_step_mono = NAN;
     r->checkpoints = g_array_new(FALSE, TRUE, sizeof(CheckpointEnd));
     g_array_set_clear_func(r->checkpoints, __checkpoint_end_clear);
     r->exit_status = r->exit_signal = -1;
@@ -124,6 +129,7 @@ __run_free(gpointer p)
     g_free(r->what);
     g_free(r->resume_path);
     g_array_unref(r->step_seconds);
+    g_array_unref(r->step_periods);
     g_array_unref(r->checkpoints);
     g_free(r->config);
     g_free(r->exit_reason);
@@ -177,6 +183,14 @@ __line(Run *r, const char *text, gint64 now)
         }
         if (isfinite(s) && s >= 0)
             g_array_append_val(r->step_seconds, s);
+        double mono = __number(o, "mono");
+        if (isfinite(mono) && isfinite(r->last_step_mono) && mono > r->last_step_mono) {
+            double period = mono - r->last_step_mono;
+            g_array_append_val(r->step_periods, period);
+        }
+        r->last_step_mono = mono;
+    } else if (strcmp(ev, "checkpoint_start") == 0) {
+        r->last_step_mono = NAN; /* the next step's period holds the write */
     } else if (strcmp(ev, "checkpoint_end") == 0) {
         double step = __number(o, "step");
         CheckpointEnd c = {
@@ -966,9 +980,11 @@ __collect(const Calibration *c, Figures *f)
                 }
                 if (s->variant)
                     continue;
-                for (guint j = MIN(WARM_STEPS, r->step_seconds->len / 2); j < r->step_seconds->len;
-                     j++)
-                    __append(f->steps, g_array_index(r->step_seconds, double, j));
+                /* The pace: step line to step line; a workload without "mono" gives its own
+                 * step times, which leave out what its loop does beside the step. */
+                const GArray *pace = r->step_periods->len > 0 ? r->step_periods : r->step_seconds;
+                for (guint j = MIN(WARM_STEPS, pace->len / 2); j < pace->len; j++)
+                    __append(f->steps, g_array_index(pace, double, j));
                 if (r->first_step_us < 0)
                     continue;
                 double first = isfinite(r->first_step_seconds) ? r->first_step_seconds : 0;

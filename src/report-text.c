@@ -248,6 +248,55 @@ __md_heading(GString *out, const json_t *doc)
     gsize n = __n_runs(doc);
     const char *unit = cont ? "replica" : "window";
     g_string_append_printf(out, ", %zu %s%s\n\n", n, unit, n == 1 ? "" : "s");
+    const json_t *tb = json_object_get(doc, "testbed");
+    if (g_strcmp0(__string(doc, "mode"), "testbed") == 0 && json_is_object(tb)) {
+        /* Measured, not simulated: say what ran and how time was mapped. */
+        char scale[G_ASCII_DTOSTR_BUF_SIZE];
+        spotlab_format_double(scale, sizeof scale, __get(tb, "time_scale", NULL));
+        g_string_append(out, "Measured by the testbed: strategy ");
+        __md(out, __string(tb, "strategy"));
+        g_string_append_printf(
+            out,
+            ", replica %.0f, on real processes (%s); time scale %s, notice "
+            "leads and grace in %s; outcome: ",
+            __get(tb, "replica", NULL),
+            g_strcmp0(__string(tb, "workload"), "train") == 0 ? "the built-in training workload"
+                                                              : "the scenario's command",
+            scale,
+            g_strcmp0(__string(tb, "notice_leads"), "scaled") == 0 ? "scaled time"
+                                                                   : "real seconds");
+        __md(out, __string(tb, "outcome"));
+        g_string_append(out, ".\n\n");
+    }
+}
+
+/* A testbed result's prediction beside its measurement (docs/fidelity.md). */
+static void
+__md_fidelity(GString *out, const json_t *doc)
+{
+    const json_t *rows = json_object_get(doc, "fidelity");
+    if (json_array_size(rows) == 0)
+        return;
+    g_string_append(out, "| prediction vs testbed | predicted | measured | error |\n"
+                         "|:--|--:|--:|--:|\n");
+    for (gsize i = 0; i < json_array_size(rows); i++) {
+        const json_t *r = json_array_get(rows, i);
+        const char *unit = __string(r, "unit");
+        double pv = __get(r, "predicted", NULL), mv = __get(r, "measured", NULL);
+        double e = __get(r, "error_pct", NULL);
+        g_autofree char *p = isnan(pv) ? g_strdup("-") : g_strdup_printf("%.6g", pv);
+        g_autofree char *m = isnan(mv) ? g_strdup("-") : g_strdup_printf("%.6g", mv);
+        g_autofree char *err = isnan(e) ? g_strdup("-") : g_strdup_printf("%+.1f%%", e);
+        g_string_append(out, "| ");
+        __md(out, __string(r, "metric"));
+        if (unit != NULL) {
+            g_string_append(out, " (");
+            __md(out, unit);
+            g_string_append_c(out, ')');
+        }
+        g_string_append_printf(out, " | %s | %s | %s |\n", p, m, err);
+    }
+    g_string_append_c(out, '\n');
 }
 
 static void
@@ -337,6 +386,7 @@ report_markdown(const json_t *merged)
         const json_t *doc = json_array_get(results, i);
         __md_heading(out, doc);
         __md_policies(out, doc);
+        __md_fidelity(out, doc);
         __md_expectations(out, json_object_get(doc, "expectations"));
     }
     g_string_append(out, "savings: the whole bill against on demand on the same runs; "

@@ -813,7 +813,10 @@ __testbed_json(const Run *r, const char *outcome, double measured_step)
                             s->notice_after_us == HARNESS_TIME_NONE
                                 ? json_null()
                                 : run_json_number((double)s->notice_after_us / US),
-                            "notice_lead", run_json_number((double)s->notice_lead_us / US),
+                            "notice_lead",
+                            s->notice_after_us == HARNESS_TIME_NONE
+                                ? json_null()
+                                : run_json_number((double)s->notice_lead_us / US),
                             "notice_missed", s->notice_missed));
     }
     return json_pack("{s:s, s:I, s:o, s:b, s:s, s:i, s:o, s:o, s:s, s:s, s:o, s:o}", "strategy",

@@ -207,9 +207,10 @@ test_calibrate_writes_a_profile(void)
     CU_ASSERT(__duration(spread, "p10") <= step);
     CU_ASSERT(step <= __duration(spread, "p90"));
     CU_ASSERT(__duration(spread, "p90") <= __duration(spread, "max"));
-    /* 2 runs of 100 steps, each a fresh start and a restart from step 25 (75 steps), less 3 warm
-     * steps per process. */
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(spread, "samples")), RUNS * (97 + 72));
+    /* The pace from one step line to the next: 2 runs of 100 steps, each a fresh start (99
+     * intervals, 3 of them holding the checkpoints at 25, 50 and 75) and a restart from step 25
+     * (74 intervals, 2 with checkpoints), less 3 warm intervals per process. */
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(spread, "samples")), RUNS * (93 + 69));
 
     json_t *ck = json_object_get(doc, "checkpoint");
     CU_ASSERT(__duration(ck, "write_time") > 0);
