@@ -16,6 +16,7 @@
  * resolution, so the file stays small for any number of replicas.
  */
 #include "report.h"
+#include "util.h"
 
 #include <math.h>
 #include <string.h>
@@ -1825,7 +1826,58 @@ __header(GString *s, const Results *r)
         __esc(s, file);
         g_string_append(s, "</code></dd>\n");
     }
+    const json_t *tb = json_object_get(r->doc, "testbed");
+    if (g_strcmp0(__str(r->doc, "mode"), "testbed") == 0 && json_is_object(tb)) {
+        /* Measured on real processes, not simulated (docs/testbed.md). */
+        char scale[G_ASCII_DTOSTR_BUF_SIZE];
+        g_string_append(s, "<dt>measured by</dt><dd>the testbed: strategy ");
+        __esc(s, __str(tb, "strategy"));
+        g_string_append_printf(
+            s, ", replica %s, %s; time scale %s, notice leads and grace in %s; outcome ",
+            __fixed(__num(tb, "replica"), 0).s,
+            g_strcmp0(__str(tb, "workload"), "train") == 0 ? "the built-in training workload"
+                                                           : "the scenario's command",
+            spotlab_format_double(scale, sizeof scale, __num(tb, "time_scale")),
+            g_strcmp0(__str(tb, "notice_leads"), "scaled") == 0 ? "scaled time" : "real seconds");
+        __esc(s, __str(tb, "outcome"));
+        g_string_append(s, "</dd>\n");
+    }
     g_string_append(s, "</dl>\n");
+}
+
+/* A testbed result's prediction beside its measurement (docs/fidelity.md). */
+static void
+__fidelity(GString *s, const Results *r)
+{
+    const json_t *rows = json_object_get(r->doc, "fidelity");
+    if (json_array_size(rows) == 0)
+        return;
+    g_string_append(s, "<h3>Prediction against measurement</h3>\n"
+                       "<div class=\"table-wrap\"><table class=\"fidelity\">\n<thead><tr>"
+                       "<th class=\"name\">measure</th><th>predicted</th><th>measured</th>"
+                       "<th>error</th></tr></thead>\n<tbody>\n");
+    for (gsize i = 0; i < json_array_size(rows); i++) {
+        const json_t *row = json_array_get(rows, i);
+        g_string_append(s, "<tr><td class=\"name\">");
+        __esc(s, __str(row, "metric"));
+        const char *unit = __str(row, "unit");
+        if (unit != NULL) {
+            g_string_append(s, " <span class=\"detail\">(");
+            __esc(s, unit);
+            g_string_append(s, ")</span>");
+        }
+        g_string_append(s, "</td>");
+        for (int k = 0; k < 2; k++) {
+            double v = __num(row, k == 0 ? "predicted" : "measured");
+            g_autofree char *text = isfinite(v) ? g_strdup_printf("%.6g", v) : g_strdup("-");
+            __td(s, text);
+        }
+        double e = __num(row, "error_pct");
+        g_autofree char *err = isfinite(e) ? g_strdup_printf("%+.1f%%", e) : g_strdup("-");
+        __td(s, err);
+        g_string_append(s, "</tr>\n");
+    }
+    g_string_append(s, "</tbody>\n</table></div>\n");
 }
 
 static const char page_css[] =
@@ -1976,6 +2028,7 @@ report_html(const json_t *merged)
         __chart_scatter(s, &r);
         __chart_timeline(s, &r);
         __chart_distribution(s, &r);
+        __fidelity(s, &r);
         __expectations(s, &r);
         g_string_append(s, "</section>\n");
     }

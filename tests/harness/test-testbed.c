@@ -232,6 +232,20 @@ test_fidelity(void)
         if (!under_valgrind)
             CU_ASSERT(fabs(e) <= 10.0);
     }
+    /* Reports read it as a simulation's results, and say what the testbed measured. */
+    g_autofree char *md = g_build_filename(dir, "report.md", NULL);
+    g_autofree char *html = g_build_filename(dir, "report.html", NULL);
+    const char *report_md[] = {"report", results, "-o", md, NULL};
+    const char *report_html[] = {"report", results, "-o", html, NULL};
+    CU_ASSERT_EQUAL(test_spotlab_expect(report_md, NULL, NULL, 0), 0);
+    CU_ASSERT_EQUAL(test_spotlab_expect(report_html, NULL, NULL, 0), 0);
+    g_autofree char *md_text = test_read_file(md);
+    g_autofree char *html_text = test_read_file(html);
+    CU_ASSERT(md_text != NULL && strstr(md_text, "Measured by the testbed: strategy periodic") &&
+              strstr(md_text, "| prediction vs testbed |") &&
+              strstr(md_text, "| lost_hours (hours) |"));
+    CU_ASSERT(html_text != NULL && strstr(html_text, "Prediction against measurement") &&
+              strstr(html_text, "measured by</dt>"));
     json_t *tb = json_object_get(doc, "testbed");
     CU_ASSERT_EQUAL(__num(tb, "time_scale"), 1.0);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(tb, "notice_leads")), "real seconds");
