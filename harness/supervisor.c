@@ -76,6 +76,7 @@ struct _HarnessSupervisor {
     gboolean checkpoint_local;
     char *local_root;       /* local disks live under this folder of ours; NULL until made */
     gboolean local_root_rm; /* it is ours to remove at the end (not a user's checkpoint_dir) */
+    char *storage_lib;      /* the storage-fault library, when an instance has storage faults */
 
     GMainContext *context; /* a reference, once started */
     gboolean started, done, aborted;
@@ -126,7 +127,57 @@ harness_instance_spec_init(HarnessInstanceSpec *spec, HarnessImdsCloud cloud)
         .notice_duplicate_us = HARNESS_TIME_NONE,
         .crash_after_us = HARNESS_TIME_NONE,
         .hang_after_us = HARNESS_TIME_NONE,
+        .storage_write_mbps = 0,
+        .storage_fsync_delay_us = 0,
+        .storage_fail = HARNESS_STORAGE_FAIL_NONE,
     };
+}
+
+gboolean
+harness_instance_spec_has_storage_faults(const HarnessInstanceSpec *spec)
+{
+    g_return_val_if_fail(spec != NULL, FALSE);
+    return spec->storage_write_mbps > 0 || spec->storage_fsync_delay_us > 0 ||
+           spec->storage_fail != HARNESS_STORAGE_FAIL_NONE;
+}
+
+static const char *const storage_failure_names[] = {"none", "enospc", "eio", "fsync-eio"};
+
+gboolean
+harness_storage_failure_parse(const char *text, HarnessStorageFailure *failure)
+{
+    for (gsize i = 0; text != NULL && i < G_N_ELEMENTS(storage_failure_names); i++)
+        if (strcmp(text, storage_failure_names[i]) == 0) {
+            *failure = (HarnessStorageFailure)i;
+            return TRUE;
+        }
+    return FALSE;
+}
+
+const char *
+harness_storage_failure_name(HarnessStorageFailure failure)
+{
+    return (guint)failure < G_N_ELEMENTS(storage_failure_names) ? storage_failure_names[failure]
+                                                                : "?";
+}
+
+char *
+harness_storage_fault_library(void)
+{
+    const char *env = g_getenv("SPOTLAB_STORAGE_FAULT_LIB");
+    if (env != NULL && env[0] != '\0')
+        return g_strdup(env);
+#ifdef HARNESS_STORAGE_FAULT_BUILD
+    /* A program of this build folder (a test, build/src/spotlab) uses the library built beside
+     * it, so that a build never runs with an older installed copy; an installed one the
+     * installed library. */
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (exe != NULL && g_str_has_prefix(exe, HARNESS_BUILD_ROOT G_DIR_SEPARATOR_S))
+        return g_strdup(HARNESS_STORAGE_FAULT_BUILD);
+    return g_strdup(HARNESS_STORAGE_FAULT_INSTALL);
+#else
+    return NULL;
+#endif
 }
 
 static const char *const sigterm_names[] = {"default", "notice", "reclaim", "never"};
@@ -232,6 +283,21 @@ __check_spec(const HarnessInstanceSpec *s, guint i, gint64 progress_timeout_us, 
                          "instance %u: a hang that nothing ends: expected a progress timeout or "
                          "a notice",
                          i);
+    /* 1e9 MB/s is a petabyte a second: beyond any disk, and far from overflowing the rate. */
+    if (!(s->storage_write_mbps >= 0 && s->storage_write_mbps <= 1e9) ||
+        s->storage_fsync_delay_us < 0 ||
+        s->storage_fsync_delay_us > (gint64)3600 * G_USEC_PER_SEC ||
+        (guint)s->storage_fail > HARNESS_STORAGE_FAIL_FSYNC_EIO)
+        return __invalid(error,
+                         "instance %u: storage faults: expected a write bandwidth in 0..1e9 MB/s, "
+                         "an fsync delay in 0..1 h and a failure kind",
+                         i);
+    if (s->storage_fail == HARNESS_STORAGE_FAIL_NONE &&
+        (s->storage_fail_after_bytes > 0 || s->storage_fail_from_checkpoint > 0))
+        return __invalid(error,
+                         "instance %u: storage faults: a failure's limits (after bytes, from a "
+                         "checkpoint) without a failure",
+                         i);
     return TRUE;
 }
 
@@ -265,10 +331,38 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
                          "local checkpoint storage");
         return NULL;
     }
-    for (guint i = 0; i < cfg->schedule.n_instances; i++)
-        if (!__check_spec(&cfg->schedule.instances[i], i, cfg->progress_timeout_us, error))
+    g_autofree char *storage_lib = NULL;
+    for (guint i = 0; i < cfg->schedule.n_instances; i++) {
+        const HarnessInstanceSpec *s = &cfg->schedule.instances[i];
+        if (!__check_spec(s, i, cfg->progress_timeout_us, error))
             return NULL;
+        if (!harness_instance_spec_has_storage_faults(s) || storage_lib != NULL)
+            continue;
+        /* The faults act in the checkpoint folder, through the preloaded library. */
+        if (cfg->checkpoint_dir == NULL && !cfg->checkpoint_local) {
+            __invalid(error,
+                      "instance %u: storage faults: expected a checkpoint folder, or local "
+                      "checkpoint storage",
+                      i);
+            return NULL;
+        }
+        storage_lib = harness_storage_fault_library();
+        if (storage_lib == NULL || !g_path_is_absolute(storage_lib) ||
+            strpbrk(storage_lib, ": \t") != NULL ||
+            !g_file_test(storage_lib, G_FILE_TEST_IS_REGULAR)) {
+            __invalid(error,
+                      "instance %u: storage faults: the library that injects them, %s, %s (build "
+                      "it, install it, or name it with SPOTLAB_STORAGE_FAULT_LIB)",
+                      i, storage_lib != NULL ? storage_lib : "libspotlab-storage-fault.so",
+                      storage_lib == NULL ? "is not built on this system"
+                      : !g_path_is_absolute(storage_lib) || strpbrk(storage_lib, ": \t") != NULL
+                          ? "must be an absolute path without ':' or blanks (LD_PRELOAD)"
+                          : "is not there");
+            return NULL;
+        }
+    }
     HarnessSupervisor *sup = g_new0(HarnessSupervisor, 1);
+    sup->storage_lib = g_steal_pointer(&storage_lib);
     sup->argv = g_strdupv((char **)cfg->argv);
     sup->working_dir = g_strdup(cfg->working_dir);
     sup->env = cfg->env != NULL ? g_strdupv((char **)cfg->env) : g_new0(char *, 1);
@@ -676,6 +770,10 @@ __line(HarnessSupervisor *sup, const char *text, gint64 now)
                 in->reaction_source = g_strdup(source != NULL ? source : "?");
             }
         }
+    } else if (strcmp(event, "storage_fault") == 0) {
+        /* The storage-fault library's report of a failure it injected. */
+        if (r->storage_faults++ == 0)
+            r->storage_first_fault_us = __rel(sup, now);
     } else if (strcmp(event, "exit") == 0) {
         const char *reason = json_string_value(json_object_get(obj, "reason"));
         g_free(r->exit_reason);
@@ -1225,6 +1323,39 @@ __substitute(const char *arg, HarnessImdsCloud cloud, guint index, const char *c
     return g_string_free(s, FALSE);
 }
 
+/* Adds what the storage-fault library reads (storage-fault.c) to @envp, and the library to its
+ * LD_PRELOAD, after what is already there. */
+static char **
+__storage_environ(char **envp, const char *lib, const HarnessInstanceSpec *spec, const char *dir)
+{
+    const char *preload = g_environ_getenv(envp, "LD_PRELOAD");
+    g_autofree char *list = preload != NULL && preload[0] != '\0'
+                                ? g_strconcat(preload, ":", lib, NULL)
+                                : g_strdup(lib);
+    envp = g_environ_setenv(envp, "LD_PRELOAD", list, TRUE);
+    /* A sanitized workload checks that its sanitizer's runtime is the first library loaded,
+     * and aborts when a preloaded one comes before it; the storage library has no sanitizer
+     * and intercepts nothing the runtime needs first. */
+    const char *asan = g_environ_getenv(envp, "ASAN_OPTIONS");
+    g_autofree char *asan_options = asan != NULL && asan[0] != '\0'
+                                        ? g_strconcat(asan, ":verify_asan_link_order=0", NULL)
+                                        : g_strdup("verify_asan_link_order=0");
+    envp = g_environ_setenv(envp, "ASAN_OPTIONS", asan_options, TRUE);
+    g_autofree char *bps =
+        g_strdup_printf("%" G_GUINT64_FORMAT, (guint64)(spec->storage_write_mbps * 1e6 + 0.5));
+    g_autofree char *delay = g_strdup_printf("%" G_GINT64_FORMAT, spec->storage_fsync_delay_us);
+    g_autofree char *after = g_strdup_printf("%" G_GUINT64_FORMAT, spec->storage_fail_after_bytes);
+    g_autofree char *from = g_strdup_printf("%u", MAX(1u, spec->storage_fail_from_checkpoint));
+    envp = g_environ_setenv(envp, "SPOTLAB_STORAGE_FAULT_DIR", dir, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_STORAGE_WRITE_BPS", bps, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_STORAGE_FSYNC_DELAY_US", delay, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_STORAGE_FAIL",
+                            harness_storage_failure_name(spec->storage_fail), TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_STORAGE_FAIL_AFTER_BYTES", after, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_STORAGE_FAIL_FROM_FILE", from, TRUE);
+    return envp;
+}
+
 /* Starts the command on the current instance (its first process, or a restart). */
 static gboolean
 __spawn(HarnessSupervisor *sup, GError **error)
@@ -1262,6 +1393,8 @@ __spawn(HarnessSupervisor *sup, GError **error)
     envp = g_environ_setenv(envp, "SPOTLAB_CLOUD", harness_imds_cloud_name(spec->cloud), TRUE);
     if (c->checkpoint_dir != NULL)
         envp = g_environ_setenv(envp, "SPOTLAB_CHECKPOINT_DIR", c->checkpoint_dir, TRUE);
+    if (harness_instance_spec_has_storage_faults(spec) && c->checkpoint_dir != NULL)
+        envp = __storage_environ(envp, sup->storage_lib, spec, c->checkpoint_dir);
 
     ChildSetup setup = {
         .parent = getpid(),
@@ -1375,6 +1508,7 @@ __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled, GError *
         .last_step = -1,
         .price_per_hour = spec->price_per_hour,
         .checkpoint_dir = g_strdup(c->checkpoint_dir),
+        .storage_first_fault_us = HARNESS_TIME_NONE,
     };
     g_array_append_val(sup->rec.instances, r);
     __delivered(sup, "start", scheduled, now);
@@ -1524,6 +1658,20 @@ __schedule_json(const HarnessSupervisor *sup)
                                                          : json_null());
         json_object_set_new(o, "reclaim_checkpoint_delay",
                             __seconds(s->reclaim_checkpoint_delay_us));
+        gboolean fails = s->storage_fail != HARNESS_STORAGE_FAIL_NONE;
+        json_object_set_new(
+            o, "storage",
+            json_pack(
+                "{s:o, s:o, s:o, s:o, s:o}", "write_mbps",
+                s->storage_write_mbps > 0 ? json_real(s->storage_write_mbps) : json_null(),
+                "fsync_delay",
+                s->storage_fsync_delay_us > 0 ? __seconds(s->storage_fsync_delay_us) : json_null(),
+                "fail",
+                fails ? json_string(harness_storage_failure_name(s->storage_fail)) : json_null(),
+                "fail_after_bytes",
+                fails ? json_integer((json_int_t)s->storage_fail_after_bytes) : json_null(),
+                "fail_from_checkpoint",
+                fails ? json_integer(MAX(1u, s->storage_fail_from_checkpoint)) : json_null()));
         json_array_append_new(list, o);
     }
     return json_pack("{s:o, s:o, s:o, s:o, s:s}", "instances", list, "restart_delay",
@@ -1573,6 +1721,9 @@ harness_supervisor_record_to_json(const HarnessSupervisor *sup)
                             json_pack("{s:i, s:i, s:i}", "requests", (int)r->imds_requests,
                                       "faults_injected", (int)r->imds_faults_injected,
                                       "notices_fetched", (int)r->imds_notices_fetched));
+        json_object_set_new(o, "storage",
+                            json_pack("{s:i, s:o}", "faults_injected", (int)r->storage_faults,
+                                      "first_fault", __seconds(r->storage_first_fault_us)));
     }
 
     json_t *interruptions = json_array();
@@ -1735,6 +1886,7 @@ harness_supervisor_free(HarnessSupervisor *sup)
     g_strfreev(sup->env);
     g_free(sup->working_dir);
     g_free(sup->checkpoint_dir);
+    g_free(sup->storage_lib);
     g_free(sup->specs);
     g_free(sup);
 }

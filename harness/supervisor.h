@@ -24,7 +24,9 @@
  * each real: a notice missed, late or delivered twice; a slow or failing metadata service; a
  * crash (SIGSEGV to the leader) or a hang (SIGSTOP to the group), after which the command is
  * restarted on the same instance, as an orchestrator's restart policy does; a reclaim without
- * notice in the middle of a checkpoint write (SIGKILL); and, in the configuration, local
+ * notice in the middle of a checkpoint write (SIGKILL); checkpoint storage that is slow or
+ * fails (ENOSPC, EIO), injected into the workload's own system calls by a preloaded library
+ * (storage-fault.c) within its checkpoint folder only; and, in the configuration, local
  * checkpoint storage lost with each instance and a progress timeout that declares a silent
  * process hung. Every fault is measured in the record.
  *
@@ -74,6 +76,18 @@ typedef enum {
     HARNESS_SIGTERM_NEVER,      /* straight to SIGKILL at reclaim + grace */
 } HarnessSigtermPolicy;
 
+/* How checkpoint storage fails (storage-fault.c). */
+typedef enum {
+    HARNESS_STORAGE_FAIL_NONE,
+    HARNESS_STORAGE_FAIL_ENOSPC,    /* writes (and renames into the folder) fail: ENOSPC */
+    HARNESS_STORAGE_FAIL_EIO,       /* the same with EIO */
+    HARNESS_STORAGE_FAIL_FSYNC_EIO, /* writes succeed, fsync and fdatasync fail: EIO */
+} HarnessStorageFailure;
+
+/* "none", "enospc", "eio", "fsync-eio"; FALSE for anything else. */
+gboolean harness_storage_failure_parse(const char *text, HarnessStorageFailure *failure);
+const char *harness_storage_failure_name(HarnessStorageFailure failure);
+
 /* One simulated instance. Fill with harness_instance_spec_init(), then change what differs. */
 typedef struct {
     HarnessImdsCloud cloud;
@@ -109,6 +123,19 @@ typedef struct {
                                     workload reports its Nth checkpoint_start on this instance
                                     (1, 2, ...), reclaim_checkpoint_delay_us later; 0: none */
     gint64 reclaim_checkpoint_delay_us; /* >= 0 */
+    /* Checkpoint storage that is slow or fails, in the instance's checkpoint folder only (the
+     * configuration must name one): the workload's processes get the storage-fault library in
+     * LD_PRELOAD. Counts are per process, from its start. */
+    double storage_write_mbps;     /* write bandwidth cap in MB/s (10^6 bytes); 0: full speed */
+    gint64 storage_fsync_delay_us; /* added before each fsync/fdatasync there (>= 0) */
+    HarnessStorageFailure storage_fail;
+    guint64 storage_fail_after_bytes;   /* the failure begins once the process has written this
+                                           many bytes there; the write that crosses it is cut
+                                           short (0: at once) */
+    guint storage_fail_from_checkpoint; /* the failure hits only the Nth file (1, 2, ...) the
+                                           process opens for writing there and later ones: a
+                                           writer of one file per checkpoint fails from its Nth
+                                           checkpoint on (0: from the first) */
 } HarnessInstanceSpec;
 
 /* Sets @spec to @cloud with no notice, no fault and every default. */
@@ -125,6 +152,18 @@ HarnessSigtermPolicy harness_cloud_default_sigterm(HarnessImdsCloud cloud);
 /* "default", "notice", "reclaim", "never"; FALSE for anything else. */
 gboolean harness_sigterm_policy_parse(const char *text, HarnessSigtermPolicy *policy);
 const char *harness_sigterm_policy_name(HarnessSigtermPolicy policy);
+
+/* Whether @spec has a storage fault (slow writes, slow fsyncs or a failure). */
+gboolean harness_instance_spec_has_storage_faults(const HarnessInstanceSpec *spec);
+
+/**
+ * harness_storage_fault_library:
+ * Returns: (transfer full): the path of libspotlab-storage-fault.so that the supervisor
+ * preloads for storage faults: $SPOTLAB_STORAGE_FAULT_LIB when set; else the one of this build
+ * folder when the running program is in it (a test, build/src/spotlab); else the installed one
+ * (LIBDIR/spotlab). NULL where there is none (not Linux). The file may be missing.
+ */
+char *harness_storage_fault_library(void);
 
 typedef struct {
     const HarnessInstanceSpec *instances; /* borrowed; copied by harness_supervisor_new() */
@@ -204,6 +243,10 @@ typedef struct {
     guint imds_requests;
     guint imds_faults_injected;
     guint imds_notices_fetched;
+    /* Storage failures injected (the library's "storage_fault" lines, one per file), every
+     * process of the instance; and when the first was reported (NONE: none). */
+    guint storage_faults;
+    gint64 storage_first_fault_us;
 } HarnessInstanceRecord;
 
 /* What ended an instance by a reclaim. */
@@ -304,7 +347,8 @@ typedef struct _HarnessSupervisor HarnessSupervisor;
  * Returns: (transfer full): a supervisor that has started nothing, or NULL with
  * HARNESS_SUPERVISOR_ERROR_INVALID (no command, no instance, a negative time, a metadata
  * failure status outside 400..599, a hang that nothing would end (no progress timeout and no
- * notice), "{checkpoint_dir}" without a checkpoint folder).
+ * notice), "{checkpoint_dir}" without a checkpoint folder, storage faults without a checkpoint
+ * folder or without the storage-fault library, a storage failure's limits without a failure).
  */
 HarnessSupervisor *harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error);
 

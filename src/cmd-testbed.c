@@ -11,6 +11,7 @@
  * the run), 2 bad usage, a bad schedule, or a command that cannot be started. */
 #include "commands.h"
 #include "json-source.h"
+#include "scenario-private.h"
 #include "scenario.h"
 #include "supervisor.h"
 #include "testbed.h"
@@ -156,6 +157,90 @@ __imds_faults(Reader *r, json_t *obj, const char *field, HarnessInstanceSpec *sp
     return TRUE;
 }
 
+static gboolean __needs(Reader *r, json_t *obj, const char *field, const char *key,
+                        gboolean present, const char *needed);
+
+/* "storage": {"write": "5MB/s", "fsync_delay": "200ms", "fail": "enospc", "fail_after": "1MB",
+ * "fail_from_checkpoint": 2}: checkpoint storage that is slow or fails (storage-fault.c). */
+static gboolean
+__storage_faults(Reader *r, json_t *obj, const char *field, HarnessInstanceSpec *spec)
+{
+    json_t *v = json_object_get(obj, "storage");
+    if (v == NULL)
+        return TRUE;
+    g_autofree char *f = json_field_join(field, "storage");
+    if (!json_is_object(v)) {
+        g_autofree char *got = json_describe(v);
+        return __fail(r, f,
+                      "expected checkpoint storage faults (an object with \"write\", "
+                      "\"fsync_delay\", \"fail\", \"fail_after\", \"fail_from_checkpoint\"), "
+                      "got %s",
+                      got);
+    }
+    static const char *const keys[] = {"write",      "fsync_delay",          "fail",
+                                       "fail_after", "fail_from_checkpoint", NULL};
+    if (!json_source_check_keys(r->src, v, f, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID, r->error))
+        return FALSE;
+    json_t *write = json_object_get(v, "write");
+    if (write != NULL && !json_is_null(write)) {
+        double gbps = -1;
+        if (!json_is_string(write) || !scenario_parse_bandwidth(json_string_value(write), &gbps) ||
+            !(gbps > 0 && gbps <= 1e6)) {
+            g_autofree char *w = json_field_join(f, "write");
+            g_autofree char *got = json_describe(write);
+            return __fail(r, w,
+                          "expected a write bandwidth > 0 like \"5MB/s\" or \"40Mbit/s\" (or "
+                          "null: full speed), got %s",
+                          got);
+        }
+        spec->storage_write_mbps = gbps * 1e3;
+    }
+    gint64 delay_us = 0;
+    if (!__duration(r, v, f, "fsync_delay", NULL, &delay_us))
+        return FALSE;
+    if (delay_us > 3600 * (gint64)G_USEC_PER_SEC) {
+        g_autofree char *d = json_field_join(f, "fsync_delay");
+        return __fail(r, d, "expected a delay of at most 1h, got %.3f s",
+                      (double)delay_us / G_USEC_PER_SEC);
+    }
+    spec->storage_fsync_delay_us = delay_us;
+    json_t *fail = json_object_get(v, "fail");
+    if (fail != NULL && !json_is_null(fail) &&
+        (!json_is_string(fail) ||
+         !harness_storage_failure_parse(json_string_value(fail), &spec->storage_fail))) {
+        g_autofree char *m = json_field_join(f, "fail");
+        g_autofree char *got = json_describe(fail);
+        return __fail(r, m,
+                      "expected \"enospc\", \"eio\" (writes fail), \"fsync-eio\" (fsync "
+                      "fails) or \"none\", got %s",
+                      got);
+    }
+    gboolean fails = spec->storage_fail != HARNESS_STORAGE_FAIL_NONE;
+    json_t *after = json_object_get(v, "fail_after");
+    if (after != NULL) {
+        double gb = -1;
+        gboolean ok = json_is_integer(after)  ? (gb = (double)json_integer_value(after) / 1e9, TRUE)
+                      : json_is_string(after) ? scenario_parse_size(json_string_value(after), &gb)
+                                              : FALSE;
+        if (!ok || !(gb >= 0 && gb <= 1e9)) {
+            g_autofree char *a = json_field_join(f, "fail_after");
+            g_autofree char *got = json_describe(after);
+            return __fail(r, a,
+                          "expected a size >= 0 like \"1MB\", \"64MiB\" or a number of bytes, "
+                          "got %s",
+                          got);
+        }
+        spec->storage_fail_after_bytes = (guint64)llround(gb * 1e9);
+    }
+    if (!__integer(r, v, f, "fail_from_checkpoint", 1, G_MAXINT32,
+                   "the checkpoint (file) the failure begins with",
+                   &spec->storage_fail_from_checkpoint) ||
+        !__needs(r, v, f, "fail_after", fails, "a failure (fail)") ||
+        !__needs(r, v, f, "fail_from_checkpoint", fails, "a failure (fail)"))
+        return FALSE;
+    return TRUE;
+}
+
 /* A key that only means something with another: @key present without @needed is an error. */
 static gboolean
 __needs(Reader *r, json_t *obj, const char *field, const char *key, gboolean present,
@@ -190,6 +275,7 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
                                        "hang_after",
                                        "reclaim_at_checkpoint",
                                        "reclaim_checkpoint_delay",
+                                       "storage",
                                        NULL};
     if (!json_source_check_keys(r->src, v, field, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
                                 r->error))
@@ -226,7 +312,8 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
         !__duration(r, v, field, "reclaim_checkpoint_delay", NULL,
                     &spec->reclaim_checkpoint_delay_us) ||
         !__needs(r, v, field, "reclaim_checkpoint_delay", spec->reclaim_at_checkpoint > 0,
-                 "reclaim_at_checkpoint"))
+                 "reclaim_at_checkpoint") ||
+        !__storage_faults(r, v, field, spec))
         return FALSE;
     json_t *sigterm = json_object_get(v, "sigterm");
     if (sigterm != NULL &&
@@ -325,6 +412,14 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
             return __fail(&r, f,
                           "a hang that nothing ends: expected a top-level \"progress_timeout\" "
                           "or a notice (notice_after)");
+        }
+        /* The faults act in the checkpoint folder: there must be one. */
+        if (harness_instance_spec_has_storage_faults(&spec) && dir == NULL &&
+            !options->checkpoint_local) {
+            g_autofree char *f = g_strdup_printf("instances[%u].storage", i);
+            return __fail(&r, f,
+                          "needs a checkpoint folder: a top-level \"checkpoint_dir\", or "
+                          "\"checkpoint_storage\": \"local\"");
         }
         g_array_append_val(specs, spec);
     }

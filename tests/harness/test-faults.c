@@ -26,6 +26,7 @@
  * holds NAME (for a run under valgrind, where the workloads still run natively).
  */
 #include "supervisor.h"
+#include "harness-util.h"
 #include "checkpoint-util.h"
 #include "test-util.h"
 #include "workload-util.h"
@@ -52,40 +53,6 @@ __us(double s)
     return (gint64)(s * 1e6);
 }
 
-/* A NULL-terminated vector of copies of the arguments, up to NULL. */
-static GStrv G_GNUC_NULL_TERMINATED
-__strv(const char *first, ...)
-{
-    GPtrArray *a = g_ptr_array_new();
-    va_list ap;
-    va_start(ap, first);
-    for (const char *s = first; s != NULL; s = va_arg(ap, const char *))
-        g_ptr_array_add(a, g_strdup(s));
-    va_end(ap);
-    g_ptr_array_add(a, NULL);
-    return (GStrv)g_ptr_array_free(a, FALSE);
-}
-
-static void
-__assert_group_gone(int pgid)
-{
-    CU_ASSERT(pgid > 0);
-    if (pgid > 0 && !test_group_gone(pgid)) {
-        fprintf(stderr, "process group %d still runs\n", pgid);
-        CU_FAIL("a process survived the run");
-    }
-}
-
-/* No process of any instance, or of any process that failed on one, is left. */
-static void
-__assert_nothing_left(const HarnessRunRecord *rec)
-{
-    for (guint i = 0; i < rec->instances->len; i++)
-        __assert_group_gone(g_array_index(rec->instances, HarnessInstanceRecord, i).pid);
-    for (guint i = 0; i < rec->failures->len; i++)
-        __assert_group_gone(g_array_index(rec->failures, HarnessFailure, i).pid);
-}
-
 /* The @nth (0, 1, ...) delivery of @what to instance @instance, or NULL. */
 static const HarnessDelivery *
 __delivery(const HarnessRunRecord *rec, guint instance, const char *what, guint nth)
@@ -107,38 +74,6 @@ __count_deliveries(const HarnessRunRecord *rec, guint instance, const char *what
     return n;
 }
 
-static const HarnessInstanceRecord *
-__instance(const HarnessRunRecord *rec, guint i)
-{
-    return &g_array_index(rec->instances, HarnessInstanceRecord, i);
-}
-
-static const HarnessInterruption *
-__interruption(const HarnessRunRecord *rec, guint i)
-{
-    return &g_array_index(rec->interruptions, HarnessInterruption, i);
-}
-
-/* Prints the record when the test has failed so far, so that a failure shows why. */
-static void
-__dump_on_failure(HarnessSupervisor *sup, unsigned failures_before)
-{
-    if (CU_get_number_of_failures() == failures_before)
-        return;
-    json_t *doc = harness_supervisor_record_to_json(sup);
-    g_autofree char *text = json_dumps(doc, JSON_INDENT(1));
-    json_decref(doc);
-    fprintf(stderr, "record:\n%s\n", text);
-}
-
-/* Runs spotlab-train natively (valgrind or not) and waits for it; its exit status. */
-static int
-__train_direct(const char *const *args)
-{
-    g_autoptr(TestWorkload) w = test_train_spawn(train_bin, args);
-    return w != NULL ? test_workload_wait(w, 600) : -1;
-}
-
 /* Measures spotlab-train's startup and step rate on this machine, now. */
 static void
 __calibrate(void)
@@ -153,19 +88,15 @@ __notice_after(void)
     return MAX(0.6, 2 * startup_s + 0.3);
 }
 
-/* Runs @cfg to its end and returns the supervisor (its record is complete). */
-static HarnessSupervisor *
-__run(const HarnessSupervisorConfig *cfg)
+/* The workload saved everything at the notice: with its emergency checkpoint, or without one
+ * when the notice came just as a periodic checkpoint of the same step was due (spotlab-train
+ * writes no second checkpoint of a step). */
+static gboolean
+__saved_at_notice(const HarnessInterruption *in)
 {
-    g_autoptr(GError) error = NULL;
-    HarnessSupervisor *sup = harness_supervisor_new(cfg, &error);
-    if (sup == NULL) {
-        fprintf(stderr, "supervisor: %s\n", error->message);
-        return NULL;
-    }
-    if (!harness_supervisor_run(sup, NULL, &error))
-        fprintf(stderr, "run: %s\n", error->message);
-    return sup;
+    if (in->checkpoint_ok)
+        return in->emergency_checkpoints == 1;
+    return in->emergency_checkpoints == 0 && in->last_step > 0 && in->saved_step == in->last_step;
 }
 
 /* spotlab-train on {cloud}'s metadata service, polled every @poll. */
@@ -173,33 +104,9 @@ static GStrv
 __train_argv(const char *dir, gint64 steps, const char *poll, const char *every)
 {
     g_autofree char *steps_text = g_strdup_printf("%" G_GINT64_FORMAT, steps);
-    return __strv(train_bin, "--checkpoint-dir", dir, "--notice-cloud", "{cloud}", "--notice-poll",
-                  poll, "--checkpoint-every", every, "--steps", steps_text, "--log-every", "0",
-                  NULL);
-}
-
-/* Whether the final checkpoint in @dir holds the state of an uninterrupted run of @steps with
- * the same extra arguments. */
-static gboolean
-__same_as_uninterrupted(const char *dir, gint64 steps, const char *const *extra)
-{
-    g_autofree char *ref_dir = test_tmpdir_new();
-    g_autofree char *steps_text = g_strdup_printf("%" G_GINT64_FORMAT, steps);
-    g_autoptr(GPtrArray) args = g_ptr_array_new();
-    const char *base[] = {"--steps", steps_text, "--checkpoint-dir", ref_dir, "--log-every", "0"};
-    for (gsize i = 0; i < G_N_ELEMENTS(base); i++)
-        g_ptr_array_add(args, (gpointer)base[i]);
-    for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
-        g_ptr_array_add(args, (gpointer)extra[i]);
-    g_ptr_array_add(args, NULL);
-    gboolean same = FALSE;
-    if (__train_direct((const char *const *)args->pdata) == 0) {
-        g_autofree char *a = test_checkpoint_path(ref_dir, steps);
-        g_autofree char *b = test_checkpoint_path(dir, steps);
-        same = test_same_training_state(a, b);
-    }
-    test_tmpdir_remove(ref_dir);
-    return same;
+    return test_strv(train_bin, "--checkpoint-dir", dir, "--notice-cloud", "{cloud}",
+                     "--notice-poll", poll, "--checkpoint-every", every, "--steps", steps_text,
+                     "--log-every", "0", NULL);
 }
 
 /* ---- notices ------------------------------------------------------------------------------ */
@@ -226,7 +133,7 @@ test_notice_missed(void)
         .argv = (const char *const *)argv,
         .schedule = {.instances = specs, .n_instances = 3, .restart_delay_us = __us(0.2)},
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
@@ -234,8 +141,8 @@ test_notice_missed(void)
     CU_ASSERT_EQUAL_FATAL(rec->instances->len, 3);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 2);
     for (guint i = 0; i < 2; i++) {
-        const HarnessInterruption *in = __interruption(rec, i);
-        const HarnessInstanceRecord *r = __instance(rec, i);
+        const HarnessInterruption *in = test_record_interruption(rec, i);
+        const HarnessInstanceRecord *r = test_record_instance(rec, i);
         CU_ASSERT_EQUAL(in->cause, HARNESS_RECLAIM_SCHEDULED);
         CU_ASSERT(in->notice_missed);
         CU_ASSERT_EQUAL(in->notice_us, HARNESS_TIME_NONE);
@@ -253,8 +160,8 @@ test_notice_missed(void)
     }
     /* Google: no ACPI soft-off, so no SIGTERM at all; the hard power-off at the reclaim kills
      * it with everything since its last periodic checkpoint. */
-    const HarnessInterruption *g = __interruption(rec, 0);
-    const HarnessInstanceRecord *g_inst = __instance(rec, 0);
+    const HarnessInterruption *g = test_record_interruption(rec, 0);
+    const HarnessInstanceRecord *g_inst = test_record_instance(rec, 0);
     CU_ASSERT_EQUAL(g->sigterm_us, HARNESS_TIME_NONE);
     CU_ASSERT_EQUAL(__count_deliveries(rec, 0, "sigterm"), 0);
     CU_ASSERT_EQUAL(g->reaction_us, HARNESS_TIME_NONE);
@@ -265,21 +172,21 @@ test_notice_missed(void)
     CU_ASSERT_EQUAL(g_inst->exit_signal, SIGKILL);
     CU_ASSERT(g->last_step > 0 && g->saved_step % 200 == 0 && g->saved_step <= g->last_step);
     CU_ASSERT_EQUAL(g->steps_lost, g->last_step - g->saved_step);
-    CU_ASSERT_EQUAL(__instance(rec, 1)->resume_step, g->saved_step > 0 ? g->saved_step : -1);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 1)->resume_step,
+                    g->saved_step > 0 ? g->saved_step : -1);
     /* AWS: the OS shutdown's SIGTERM at the reclaim is the only warning; the workload still
      * saves everything within the grace. */
-    const HarnessInterruption *a = __interruption(rec, 1);
+    const HarnessInterruption *a = test_record_interruption(rec, 1);
     CU_ASSERT(a->sigterm_us >= a->reclaim_us);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a->reaction_source);
     CU_ASSERT_STRING_EQUAL(a->reaction_source, "sigterm");
     CU_ASSERT(a->reaction_us >= a->sigterm_us);
     CU_ASSERT_EQUAL(a->reactions, 1);
-    CU_ASSERT_EQUAL(a->emergency_checkpoints, 1);
-    CU_ASSERT(a->checkpoint_ok);
+    CU_ASSERT(__saved_at_notice(a));
     CU_ASSERT_EQUAL(a->killed_us, HARNESS_TIME_NONE);
     CU_ASSERT_EQUAL(a->steps_lost, 0);
-    CU_ASSERT_EQUAL(__instance(rec, 1)->end, HARNESS_END_STOPPED);
-    CU_ASSERT_EQUAL(__instance(rec, 2)->resume_step, a->checkpoint_step);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 1)->end, HARNESS_END_STOPPED);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 2)->resume_step, a->saved_step);
 
     json_t *doc = harness_supervisor_record_to_json(sup);
     json_t *j = json_array_get(json_object_get(doc, "interruptions"), 0);
@@ -290,8 +197,8 @@ test_notice_missed(void)
     json_t *s = json_array_get(json_object_get(json_object_get(doc, "schedule"), "instances"), 0);
     CU_ASSERT(json_is_true(json_object_get(s, "notice_missed")));
     json_decref(doc);
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
     test_tmpdir_remove(dir);
 }
 
@@ -319,16 +226,17 @@ test_notice_late(void)
         .argv = (const char *const *)argv,
         .schedule = {.instances = specs, .n_instances = 3, .restart_delay_us = __us(0.2)},
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
     CU_ASSERT_EQUAL_FATAL(rec->instances->len, 3);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 2);
 
-    const HarnessInterruption *a = __interruption(rec, 0);
+    const HarnessInterruption *a = test_record_interruption(rec, 0);
     CU_ASSERT_FALSE(a->notice_missed);
-    CU_ASSERT_EQUAL(a->notice_due_us, __instance(rec, 0)->started_us + __us(notice_after));
+    CU_ASSERT_EQUAL(a->notice_due_us,
+                    test_record_instance(rec, 0)->started_us + __us(notice_after));
     const HarnessDelivery *notice = __delivery(rec, 0, "notice", 0);
     const HarnessDelivery *reclaim = __delivery(rec, 0, "reclaim", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(notice);
@@ -342,21 +250,21 @@ test_notice_late(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(a->reaction_source);
     CU_ASSERT_STRING_EQUAL(a->reaction_source, "aws");
     CU_ASSERT(a->reaction_us >= a->notice_us);
-    CU_ASSERT(a->checkpoint_ok);
+    CU_ASSERT(__saved_at_notice(a));
     CU_ASSERT_EQUAL(a->killed_us, HARNESS_TIME_NONE);
     CU_ASSERT_EQUAL(a->steps_lost, 0);
-    CU_ASSERT(__instance(rec, 0)->imds_notices_fetched > 0);
+    CU_ASSERT(test_record_instance(rec, 0)->imds_notices_fetched > 0);
 
-    const HarnessInterruption *g = __interruption(rec, 1);
+    const HarnessInterruption *g = test_record_interruption(rec, 1);
     CU_ASSERT(g->notice_missed);
     CU_ASSERT_EQUAL(g->notice_us, HARNESS_TIME_NONE);
     CU_ASSERT_EQUAL(g->sigterm_us, HARNESS_TIME_NONE);
     CU_ASSERT_PTR_NULL(__delivery(rec, 1, "notice", 0));
-    CU_ASSERT_EQUAL(__instance(rec, 1)->imds_notices_fetched, 0);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 1)->imds_notices_fetched, 0);
     CU_ASSERT(g->killed_us != HARNESS_TIME_NONE);
-    CU_ASSERT_EQUAL(__instance(rec, 1)->end, HARNESS_END_KILLED);
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 1)->end, HARNESS_END_KILLED);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
     test_tmpdir_remove(dir);
 }
 
@@ -386,12 +294,12 @@ test_notice_duplicate(void)
         .argv = sh_argv,
         .schedule = {.instances = &spec, .n_instances = 1},
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_NOT_FINISHED);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
-    const HarnessInterruption *in = __interruption(rec, 0);
+    const HarnessInterruption *in = test_record_interruption(rec, 0);
     const HarnessDelivery *notice = __delivery(rec, 0, "notice", 0);
     const HarnessDelivery *dup = __delivery(rec, 0, "duplicate", 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(notice);
@@ -406,8 +314,8 @@ test_notice_duplicate(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "reactions")), 2);
     CU_ASSERT(json_is_number(json_object_get(j, "notice_duplicate")));
     json_decref(doc);
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
 
     /* Azure: a second Preempt event; spotlab-train reacts once and acknowledges. */
     before = CU_get_number_of_failures();
@@ -425,19 +333,19 @@ test_notice_duplicate(void)
         .argv = (const char *const *)argv,
         .schedule = {.instances = &az, .n_instances = 1},
     };
-    g_autoptr(HarnessSupervisor) sup2 = __run(&cfg2);
+    g_autoptr(HarnessSupervisor) sup2 = test_supervisor_run(&cfg2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup2);
     rec = harness_supervisor_record(sup2);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
-    in = __interruption(rec, 0);
+    in = test_record_interruption(rec, 0);
     CU_ASSERT(in->notice_duplicate_us != HARNESS_TIME_NONE);
     CU_ASSERT_PTR_NOT_NULL(__delivery(rec, 0, "duplicate", 0));
     CU_ASSERT_EQUAL(in->reactions, 1);
     CU_ASSERT_EQUAL(in->emergency_checkpoints, 1);
     CU_ASSERT(in->checkpoint_ok);
-    CU_ASSERT_EQUAL(__instance(rec, 0)->end, HARNESS_END_STOPPED);
-    __dump_on_failure(sup2, before);
-    __assert_nothing_left(rec);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 0)->end, HARNESS_END_STOPPED);
+    test_dump_record_on_failure(sup2, before);
+    test_assert_nothing_left(rec);
     test_tmpdir_remove(dir);
 }
 
@@ -473,18 +381,19 @@ test_imds_faults(void)
         .argv = (const char *const *)argv,
         .schedule = {.instances = specs, .n_instances = 3, .restart_delay_us = __us(0.2)},
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
     CU_ASSERT_EQUAL_FATAL(rec->instances->len, 3);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 2);
-    CU_ASSERT_EQUAL(__instance(rec, 0)->imds_faults_injected, 3);
-    CU_ASSERT_EQUAL(__instance(rec, 1)->imds_faults_injected, 2);
-    CU_ASSERT_EQUAL(__instance(rec, 2)->imds_faults_injected, 0);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 0)->imds_faults_injected, 3);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 1)->imds_faults_injected, 2);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 2)->imds_faults_injected, 0);
     for (guint i = 0; i < 2; i++) {
-        const HarnessInterruption *in = __interruption(rec, i);
-        CU_ASSERT(__instance(rec, i)->imds_requests > __instance(rec, i)->imds_faults_injected);
+        const HarnessInterruption *in = test_record_interruption(rec, i);
+        CU_ASSERT(test_record_instance(rec, i)->imds_requests >
+                  test_record_instance(rec, i)->imds_faults_injected);
         /* The workload got past the errors and saw the notice from the service. */
         CU_ASSERT_PTR_NOT_NULL_FATAL(in->reaction_source);
         CU_ASSERT_STRING_EQUAL(in->reaction_source, i == 0 ? "aws" : "azure");
@@ -493,7 +402,7 @@ test_imds_faults(void)
     }
     /* No answer leaves the slow service before 300 ms, and none that carries the notice was
      * made before the notice. */
-    const HarnessInterruption *a = __interruption(rec, 0);
+    const HarnessInterruption *a = test_record_interruption(rec, 0);
     CU_ASSERT(a->reaction_us - a->notice_us >= __us(0.3));
     json_t *doc = harness_supervisor_record_to_json(sup);
     json_t *inst = json_array_get(json_object_get(doc, "instances"), 0);
@@ -503,8 +412,8 @@ test_imds_faults(void)
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(s, "imds"), "fail_status")),
                     503);
     json_decref(doc);
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
     test_tmpdir_remove(dir);
 }
 
@@ -539,14 +448,14 @@ __test_restart(HarnessFailureKind kind)
         .schedule = {.instances = &spec, .n_instances = 1, .restart_delay_us = __us(0.2)},
         .progress_timeout_us = kind == HARNESS_FAILURE_HANG ? __us(timeout) : 0,
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
     CU_ASSERT_EQUAL(rec->final_step, steps);
     /* The same instance, restarted once. */
     CU_ASSERT_EQUAL_FATAL(rec->instances->len, 1);
-    const HarnessInstanceRecord *r = __instance(rec, 0);
+    const HarnessInstanceRecord *r = test_record_instance(rec, 0);
     CU_ASSERT_EQUAL(r->restarts, 1);
     CU_ASSERT_EQUAL(r->end, HARNESS_END_COMPLETED);
     CU_ASSERT_EQUAL(rec->interruptions->len, 0);
@@ -561,7 +470,12 @@ __test_restart(HarnessFailureKind kind)
     CU_ASSERT_EQUAL(d->scheduled_us, r->started_us + __us(after));
     CU_ASSERT(f->injected_us >= d->scheduled_us);
     if (kind == HARNESS_FAILURE_CRASH) {
-        CU_ASSERT_EQUAL(f->exit_signal, SIGSEGV);
+        /* In a sanitized build (meson test --setup=asan) the workload's AddressSanitizer takes
+         * the SIGSEGV for a bad access of its own, reports it and aborts (abort_on_error=1):
+         * the crash ends it by SIGABRT. */
+        const char *asan = g_getenv("ASAN_OPTIONS");
+        gboolean aborts = asan != NULL && strstr(asan, "abort_on_error=1") != NULL;
+        CU_ASSERT(f->exit_signal == SIGSEGV || (aborts && f->exit_signal == SIGABRT));
         CU_ASSERT_EQUAL(f->detected_us, f->exited_us);
     } else {
         /* Stopped, silent, declared hung once the silence lasted the timeout, then killed. */
@@ -587,7 +501,7 @@ __test_restart(HarnessFailureKind kind)
     /* The instance's own resume is that of its first process: none. */
     CU_ASSERT_EQUAL(r->resume_step, -1);
     const char *extra[] = {"--checkpoint-every", "300", NULL};
-    CU_ASSERT(__same_as_uninterrupted(dir, steps, extra));
+    CU_ASSERT(test_same_as_uninterrupted(train_bin, dir, steps, extra));
     /* No core file, nothing at all, in the workload's folder. */
     CU_ASSERT(test_dir_is_empty(cwd));
     json_t *doc = harness_supervisor_record_to_json(sup);
@@ -597,8 +511,8 @@ __test_restart(HarnessFailureKind kind)
                            kind == HARNESS_FAILURE_CRASH ? "crash" : "hang");
     CU_ASSERT(json_is_number(json_object_get(jf, "recovery_seconds")));
     json_decref(doc);
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
     test_tmpdir_remove(dir);
     test_tmpdir_remove(cwd);
 }
@@ -633,7 +547,7 @@ test_crash_then_reclaim(void)
         .argv = argv,
         .schedule = {.instances = specs, .n_instances = 2, .restart_delay_us = __us(1.0)},
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
@@ -641,8 +555,8 @@ test_crash_then_reclaim(void)
     CU_ASSERT_EQUAL_FATAL(rec->failures->len, 1);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
     const HarnessFailure *f = &g_array_index(rec->failures, HarnessFailure, 0);
-    const HarnessInstanceRecord *r = __instance(rec, 0);
-    const HarnessInterruption *in = __interruption(rec, 0);
+    const HarnessInstanceRecord *r = test_record_instance(rec, 0);
+    const HarnessInterruption *in = test_record_interruption(rec, 0);
     CU_ASSERT_EQUAL(f->kind, HARNESS_FAILURE_CRASH);
     CU_ASSERT_EQUAL(f->exit_signal, SIGSEGV);
     /* Never restarted: the machine went first, at its scheduled time. */
@@ -654,9 +568,9 @@ test_crash_then_reclaim(void)
     CU_ASSERT_EQUAL(in->exited_us, f->exited_us);
     CU_ASSERT(in->reclaim_us != HARNESS_TIME_NONE);
     CU_ASSERT_EQUAL(r->ended_us, __delivery(rec, 0, "reclaim", 0)->scheduled_us);
-    CU_ASSERT_EQUAL(in->restarted_us, __instance(rec, 1)->started_us);
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    CU_ASSERT_EQUAL(in->restarted_us, test_record_instance(rec, 1)->started_us);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
 }
 
 /* ---- reclaim during a checkpoint ---------------------------------------------------------- */
@@ -672,8 +586,8 @@ test_reclaim_mid_checkpoint(void)
     const gint64 steps = 14;
     g_autofree char *dir = test_tmpdir_new();
     g_auto(GStrv) argv =
-        __strv(train_bin, "--checkpoint-dir", dir, "--checkpoint-every", "4", "--steps", "14",
-               "--log-every", "0", big_model[0], big_model[1], big_model[2], big_model[3], NULL);
+        test_strv(train_bin, "--checkpoint-dir", dir, "--checkpoint-every", "4", "--steps", "14",
+                  "--log-every", "0", big_model[0], big_model[1], big_model[2], big_model[3], NULL);
     HarnessInstanceSpec specs[2];
     harness_instance_spec_init(&specs[0], HARNESS_IMDS_AWS);
     harness_instance_spec_init(&specs[1], HARNESS_IMDS_AWS);
@@ -696,7 +610,7 @@ test_reclaim_mid_checkpoint(void)
     while (!harness_supervisor_is_done(sup)) {
         g_main_context_iteration(ctx, TRUE);
         if (!looked && rec->instances->len == 1 &&
-            __instance(rec, 0)->ended_us != HARNESS_TIME_NONE) {
+            test_record_instance(rec, 0)->ended_us != HARNESS_TIME_NONE) {
             looked = TRUE;
             /* The machine vanished mid-write: step 8 never became a checkpoint; step 4 is. */
             g_autofree char *torn = test_checkpoint_path(dir, 8);
@@ -711,7 +625,7 @@ test_reclaim_mid_checkpoint(void)
     CU_ASSERT_EQUAL(rec->final_step, steps);
     CU_ASSERT_EQUAL_FATAL(rec->instances->len, 2);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
-    const HarnessInterruption *in = __interruption(rec, 0);
+    const HarnessInterruption *in = test_record_interruption(rec, 0);
     CU_ASSERT_EQUAL(in->cause, HARNESS_RECLAIM_AT_CHECKPOINT);
     CU_ASSERT_EQUAL(in->notice_due_us, HARNESS_TIME_NONE);
     CU_ASSERT_EQUAL(in->notice_us, HARNESS_TIME_NONE);
@@ -721,23 +635,23 @@ test_reclaim_mid_checkpoint(void)
     CU_ASSERT_EQUAL(in->last_step, 8);
     CU_ASSERT_EQUAL(in->saved_step, 4);
     CU_ASSERT_EQUAL(in->steps_lost, 4);
-    CU_ASSERT_EQUAL(__instance(rec, 0)->end, HARNESS_END_KILLED);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 0)->end, HARNESS_END_KILLED);
     const HarnessDelivery *kill = __delivery(rec, 0, "sigkill", 0);
     CU_ASSERT_PTR_NOT_NULL(kill);
     /* The next instance resumed from the previous complete checkpoint, not the torn one. */
-    CU_ASSERT_EQUAL(__instance(rec, 1)->resume_step, 4);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 1)->resume_step, 4);
     CU_ASSERT(in->recovered_us > in->restarted_us);
-    CU_ASSERT(__same_as_uninterrupted(dir, steps,
-                                      (const char *const[]){"--checkpoint-every", "4", big_model[0],
-                                                            big_model[1], big_model[2],
-                                                            big_model[3], NULL}));
+    CU_ASSERT(test_same_as_uninterrupted(train_bin, dir, steps,
+                                         (const char *const[]){"--checkpoint-every", "4",
+                                                               big_model[0], big_model[1],
+                                                               big_model[2], big_model[3], NULL}));
     json_t *doc = harness_supervisor_record_to_json(sup);
     json_t *j = json_array_get(json_object_get(doc, "interruptions"), 0);
     CU_ASSERT(json_is_true(json_object_get(j, "checkpoint_torn")));
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "reclaim_cause")), "checkpoint");
     json_decref(doc);
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
     test_tmpdir_remove(dir);
 }
 
@@ -761,26 +675,26 @@ test_local_disk(void)
         .schedule = {.instances = specs, .n_instances = 2, .restart_delay_us = __us(0.2)},
         .checkpoint_local = TRUE,
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
     CU_ASSERT_EQUAL(rec->final_step, steps);
     CU_ASSERT_EQUAL_FATAL(rec->instances->len, 2);
     CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
-    const HarnessInterruption *in = __interruption(rec, 0);
+    const HarnessInterruption *in = test_record_interruption(rec, 0);
     /* The emergency checkpoint was written, on a disk that went with the instance: nothing was
      * saved, every step was lost, and the next instance started from scratch. */
     CU_ASSERT(in->checkpoint_ok);
     CU_ASSERT(in->last_step > 0);
     CU_ASSERT_EQUAL(in->saved_step, 0);
     CU_ASSERT_EQUAL(in->steps_lost, in->last_step);
-    const HarnessInstanceRecord *next = __instance(rec, 1);
+    const HarnessInstanceRecord *next = test_record_instance(rec, 1);
     CU_ASSERT_EQUAL(next->resume_step, -1);
     CU_ASSERT_EQUAL(next->first_step, 1);
     CU_ASSERT(in->recovered_us > in->restarted_us);
     /* Each instance had its own folder, and none is left. */
-    const char *d0 = __instance(rec, 0)->checkpoint_dir, *d1 = next->checkpoint_dir;
+    const char *d0 = test_record_instance(rec, 0)->checkpoint_dir, *d1 = next->checkpoint_dir;
     CU_ASSERT_PTR_NOT_NULL_FATAL(d0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d1);
     CU_ASSERT_STRING_NOT_EQUAL(d0, d1);
@@ -788,8 +702,8 @@ test_local_disk(void)
     CU_ASSERT_FALSE(g_file_test(d1, G_FILE_TEST_EXISTS));
     g_autofree char *root = g_path_get_dirname(d0);
     CU_ASSERT_FALSE(g_file_test(root, G_FILE_TEST_EXISTS));
-    __dump_on_failure(sup, before);
-    __assert_nothing_left(rec);
+    test_dump_record_on_failure(sup, before);
+    test_assert_nothing_left(rec);
 }
 
 /* A job that checks the folder it is given, and what it finds there: instance 0 leaves a file,
@@ -817,18 +731,18 @@ __test_storage(gboolean local)
         .checkpoint_dir = dir,
         .checkpoint_local = local,
     };
-    g_autoptr(HarnessSupervisor) sup = __run(&cfg);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
     CU_ASSERT_EQUAL_FATAL(rec->instances->len, 2);
-    CU_ASSERT_EQUAL(__instance(rec, 0)->exit_status, 75);
-    CU_ASSERT_EQUAL(__instance(rec, 1)->exit_status, 0);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 0)->exit_status, 75);
+    CU_ASSERT_EQUAL(test_record_instance(rec, 1)->exit_status, 0);
     g_autofree char *d0 = g_build_filename(dir, "instance-0", NULL);
-    CU_ASSERT_STRING_EQUAL(__instance(rec, 0)->checkpoint_dir, local ? d0 : dir);
+    CU_ASSERT_STRING_EQUAL(test_record_instance(rec, 0)->checkpoint_dir, local ? d0 : dir);
     /* Local: instance-0 and instance-1 went with their instances. Remote: the file stays. */
     CU_ASSERT_EQUAL(test_dir_is_empty(dir), local);
-    __dump_on_failure(sup, before);
+    test_dump_record_on_failure(sup, before);
     test_tmpdir_remove(dir);
 }
 
@@ -867,7 +781,7 @@ test_free_removes_local_disk(void)
     g_autoptr(GMainContext) ctx = g_main_context_new();
     g_main_context_push_thread_default(ctx);
     CU_ASSERT_FATAL(harness_supervisor_start(sup, ctx, &error));
-    const HarnessInstanceRecord *r = __instance(harness_supervisor_record(sup), 0);
+    const HarnessInstanceRecord *r = test_record_instance(harness_supervisor_record(sup), 0);
     g_autofree char *d = g_strdup(r->checkpoint_dir);
     g_autofree char *x = g_build_filename(d, "x", NULL);
     int pgid = r->pid;
@@ -880,7 +794,7 @@ test_free_removes_local_disk(void)
     g_autofree char *root = g_path_get_dirname(d);
     CU_ASSERT_FALSE(g_file_test(d, G_FILE_TEST_EXISTS));
     CU_ASSERT_FALSE(g_file_test(root, G_FILE_TEST_EXISTS));
-    __assert_group_gone(pgid);
+    test_assert_group_gone(pgid);
 }
 
 /* ---- spotlab testbed ---------------------------------------------------------------------- */
@@ -888,10 +802,7 @@ test_free_removes_local_disk(void)
 static void
 test_cli_fault_schedules(void)
 {
-    static const struct {
-        const char *json;
-        const char *expected;
-    } cases[] = {
+    static const TestBadSchedule cases[] = {
         {"{\"instances\": [{\"cloud\": \"aws\", \"notice_after\": 1, \"notice_missed\": 1}]}",
          ":1:69: instances[0].notice_missed: expected true or false, got 1"},
         {"{\"instances\": [{\"cloud\": \"aws\", \"notice_late\": \"2s\"}]}",
@@ -926,18 +837,7 @@ test_cli_fault_schedules(void)
          ":1:57: checkpoint_storage: expected \"remote\" or \"local\", got \"disk\""},
     };
     g_autofree char *dir = test_tmpdir_new();
-    g_autofree char *path = g_build_filename(dir, "schedule.json", NULL);
-    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        CU_ASSERT_FATAL(g_file_set_contents(path, cases[i].json, -1, NULL));
-        const char *args[] = {"testbed", "--schedule", path, "--", "true", NULL};
-        g_autofree char *out = NULL, *err = NULL;
-        CU_ASSERT_EQUAL(test_spotlab_expect(args, &out, &err, 2), 2);
-        g_autofree char *want = g_strconcat(path, cases[i].expected, NULL);
-        if (strstr(err, want) == NULL) {
-            fprintf(stderr, "case %zu: expected '%s' in: %s\n", i, want, err);
-            CU_FAIL("the message does not point at the field");
-        }
-    }
+    test_bad_schedules(dir, cases, G_N_ELEMENTS(cases));
     test_tmpdir_remove(dir);
 }
 

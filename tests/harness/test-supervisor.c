@@ -26,6 +26,7 @@
  */
 #include "checkpoint.h"
 #include "supervisor.h"
+#include "harness-util.h"
 #include "checkpoint-util.h"
 #include "test-util.h"
 #include "workload-util.h"
@@ -348,10 +349,7 @@ test_start_fails(void)
 static void
 test_cli_bad_schedules(void)
 {
-    static const struct {
-        const char *json;
-        const char *expected;
-    } cases[] = {
+    static const TestBadSchedule cases[] = {
         {"{\"instances\": [{\"cloud\": \"aws\", \"notice_after\": \"soon\"}]}",
          ":1:49: instances[0].notice_after: expected a duration"},
         {"{\"instances\": [\n  {\"cloud\": \"aws\", \"lead\": \"2s\"}]}",
@@ -370,19 +368,9 @@ test_cli_bad_schedules(void)
         {"[1]", ":1:1: expected a schedule"},
     };
     g_autofree char *dir = test_tmpdir_new();
-    g_autofree char *path = g_build_filename(dir, "schedule.json", NULL);
-    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        CU_ASSERT_FATAL(g_file_set_contents(path, cases[i].json, -1, NULL));
-        const char *args[] = {"testbed", "--schedule", path, "--", "true", NULL};
-        g_autofree char *out = NULL, *err = NULL;
-        CU_ASSERT_EQUAL(test_spotlab_expect(args, &out, &err, 2), 2);
-        g_autofree char *want = g_strconcat(path, cases[i].expected, NULL);
-        if (strstr(err, want) == NULL) {
-            fprintf(stderr, "case %zu: expected '%s' in: %s\n", i, want, err);
-            CU_FAIL("the message does not point at the field");
-        }
-    }
+    test_bad_schedules(dir, cases, G_N_ELEMENTS(cases));
     /* Usage: no schedule, no command. */
+    g_autofree char *path = g_build_filename(dir, "schedule.json", NULL);
     const char *no_schedule[] = {"testbed", "--", "true", NULL};
     const char *no_command[] = {"testbed", "--schedule", path, NULL};
     g_autofree char *o1 = NULL, *e1 = NULL, *o2 = NULL, *e2 = NULL;
