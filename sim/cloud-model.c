@@ -1305,10 +1305,16 @@ __on_unit_ready(SimEngine *e, gpointer data)
     /* The unit resumes from its last durable state. */
     u->done = u->durable;
     if (u->notice_pending) {
-        /* A notice came while it started: it sees it and stops, with nothing new to save. */
+        /* A notice came while it started: it sees it and stops, with nothing new to save. It
+         * is back where it was, though, when it lost nothing: that ends a recovery. */
         __record(w, SIM_TL_READY, u->index, u->pool, 0, u->market);
         u->since = __now(w);
         __set_phase(u, UNIT_STOPPED);
+        if (u->recovering && u->done >= u->recover_target) {
+            u->recovering = FALSE;
+            double secs = (double)(__now(w) - u->recover_from) / USEC;
+            g_array_append_val(w->r->recovery_seconds, secs);
+        }
         return;
     }
     __set_phase(u, UNIT_WORKING);

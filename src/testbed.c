@@ -147,7 +147,9 @@ __schedule(const Scenario *sc, const ScenarioTestbed *tb, double scale, const GA
         harness_instance_spec_init(s, __imds_cloud(pool->cloud));
         double start = p->up_h * 3600 / scale;
         s->start_delay_us = __us(MAX(0.0, start - prev_end));
-        s->price_per_hour = __price_at(m, p->pool, p->market, t0, p->up_h);
+        /* Per hour of wall time, so that the record's own cost (price times wall time) reads
+         * in trace terms too; the results bill the trace's prices exactly (__measure). */
+        s->price_per_hour = __price_at(m, p->pool, p->market, t0, p->up_h) * scale;
         double grace =
             isnan(tb->grace) ? (double)harness_cloud_default_grace_us(s->cloud) / US : tb->grace;
         s->grace_us = __us(tb->scale_notices ? grace / scale : grace);
