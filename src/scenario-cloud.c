@@ -1306,10 +1306,10 @@ scenario__load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
 static gboolean
 __load_cloud(Ctx *ctx, Scenario *sc, json_t *root)
 {
-    static const char *const keys[] = {
-        "name",   "description", "model", "seed", "replicas",   "horizon", "start",   "start_time",
-        "clouds", "egress",      "pools", "job",  "strategies", "expect",  "$schema", "testbed",
-        NULL};
+    static const char *const keys[] = {"name",    "description", "model",      "seed",   "replicas",
+                                       "horizon", "start",       "start_time", "clouds", "egress",
+                                       "pools",   "job",         "strategies", "expect", "$schema",
+                                       "testbed", NULL};
     if (!scenario__check_keys(ctx, root, "", keys))
         return FALSE;
     sc->cloud = sim_model_new();
