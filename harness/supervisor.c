@@ -1,5 +1,6 @@
 /* spotlab harness: the supervisor (see supervisor.h). */
 #include "supervisor.h"
+#include "util.h"
 
 #include "progress-lines.h"
 
@@ -141,17 +142,25 @@ harness_instance_spec_has_storage_faults(const HarnessInstanceSpec *spec)
            spec->storage_fail != HARNESS_STORAGE_FAIL_NONE;
 }
 
+/* The index of @text in @names, as the enums below number their names; -1 when absent. */
+static int
+__name_index(const char *const *names, gsize n, const char *text)
+{
+    for (gsize i = 0; text != NULL && i < n; i++)
+        if (strcmp(text, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 static const char *const storage_failure_names[] = {"none", "enospc", "eio", "fsync-eio"};
 
 gboolean
 harness_storage_failure_parse(const char *text, HarnessStorageFailure *failure)
 {
-    for (gsize i = 0; text != NULL && i < G_N_ELEMENTS(storage_failure_names); i++)
-        if (strcmp(text, storage_failure_names[i]) == 0) {
-            *failure = (HarnessStorageFailure)i;
-            return TRUE;
-        }
-    return FALSE;
+    int i = __name_index(storage_failure_names, G_N_ELEMENTS(storage_failure_names), text);
+    if (i >= 0)
+        *failure = (HarnessStorageFailure)i;
+    return i >= 0;
 }
 
 const char *
@@ -185,12 +194,10 @@ static const char *const sigterm_names[] = {"default", "notice", "reclaim", "nev
 gboolean
 harness_sigterm_policy_parse(const char *text, HarnessSigtermPolicy *policy)
 {
-    for (gsize i = 0; text != NULL && i < G_N_ELEMENTS(sigterm_names); i++)
-        if (strcmp(text, sigterm_names[i]) == 0) {
-            *policy = (HarnessSigtermPolicy)i;
-            return TRUE;
-        }
-    return FALSE;
+    int i = __name_index(sigterm_names, G_N_ELEMENTS(sigterm_names), text);
+    if (i >= 0)
+        *policy = (HarnessSigtermPolicy)i;
+    return i >= 0;
 }
 
 const char *
@@ -400,26 +407,6 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
 
 /* ---- checkpoint storage ------------------------------------------------------------------- */
 
-/* Deletes @path and everything under it, without following symbolic links. Best effort. */
-static void
-__remove_tree(const char *path)
-{
-    GStatBuf st;
-    if (g_lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-        const char *name;
-        while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-            __remove_tree(child);
-        }
-        (void)g_rmdir(path);
-    } else {
-        (void)g_unlink(path);
-    }
-}
-
 /* The folder of instance @index's checkpoints: checkpoint_dir (remote), or a fresh local disk
  * made here; NULL with *@path NULL when there is none. */
 static gboolean
@@ -474,7 +461,7 @@ static void
 __remove_local_root(HarnessSupervisor *sup)
 {
     if (sup->local_root != NULL && sup->checkpoint_dir == NULL)
-        __remove_tree(sup->local_root); /* all ours */
+        spotlab_remove_tree(sup->local_root); /* all ours */
     else if (sup->local_root != NULL && sup->local_root_rm)
         (void)g_rmdir(sup->local_root); /* made here, and empty unless someone else wrote */
     g_clear_pointer(&sup->local_root, g_free);
@@ -898,7 +885,7 @@ __instance_end(HarnessSupervisor *sup, gint64 end, gboolean go_on)
     }
     g_clear_pointer(&c->imds, harness_imds_free);
     if (c->checkpoint_own)
-        __remove_tree(c->checkpoint_dir);
+        spotlab_remove_tree(c->checkpoint_dir);
     c->checkpoint_own = FALSE;
     g_clear_pointer(&c->checkpoint_dir, g_free);
     /* Checkpoints on the instance's own disk went with it. */
@@ -1482,7 +1469,7 @@ __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled, GError *
     };
     if (!__spawn(sup, error)) {
         if (c->checkpoint_own)
-            __remove_tree(c->checkpoint_dir);
+            spotlab_remove_tree(c->checkpoint_dir);
         c->checkpoint_own = FALSE;
         g_clear_pointer(&c->checkpoint_dir, g_free);
         g_clear_pointer(&c->imds, harness_imds_free);
@@ -1865,7 +1852,7 @@ harness_supervisor_free(HarnessSupervisor *sup)
     g_clear_pointer(&c->imds, harness_imds_free);
     /* The process is gone: its local disk goes, and so does every folder made for disks. */
     if (c->checkpoint_own)
-        __remove_tree(c->checkpoint_dir);
+        spotlab_remove_tree(c->checkpoint_dir);
     g_clear_pointer(&c->checkpoint_dir, g_free);
     __remove_local_root(sup);
     for (guint i = 0; i < sup->rec.instances->len; i++) {

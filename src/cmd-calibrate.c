@@ -425,25 +425,6 @@ __check_run(const Runner *runner, const Run *r, const char *program, gboolean re
 
 /* ---- the folder ------------------------------------------------------------------------------ */
 
-static void
-__remove_tree(const char *path)
-{
-    GDir *dir = g_dir_open(path, 0, NULL);
-    if (dir != NULL) {
-        const char *name;
-        while ((name = g_dir_read_name(dir)) != NULL) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-            if (g_file_test(child, G_FILE_TEST_IS_DIR) &&
-                !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-                __remove_tree(child);
-            else
-                (void)g_remove(child);
-        }
-        g_dir_close(dir);
-    }
-    (void)g_rmdir(path);
-}
-
 /* Whether @path (as the workload reported it, relative to the working folder) lies in @dir. */
 static char *
 __inside(const char *path, const char *dir)
@@ -879,7 +860,7 @@ __measure(Calibration *c, GError **error)
                 if (!restart && !__prepare_restart(dir, r, c->program, error))
                     return FALSE;
             }
-            __remove_tree(dir);
+            spotlab_remove_tree(dir);
         }
     }
     __progress(NULL);
@@ -1391,7 +1372,7 @@ __main(Calibration *c, int argc, char **argv)
     gboolean ok = __calibrate(c, &error);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    __remove_tree(c->tmp);
+    spotlab_remove_tree(c->tmp);
     __progress(NULL);
     if (!ok) {
         fprintf(stderr, "spotlab calibrate: %s\n", error->message);

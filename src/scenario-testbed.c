@@ -90,6 +90,15 @@ __train_config(Ctx *ctx, json_t *section, ScenarioTestbed *tb)
     return TRUE;
 }
 
+int
+scenario_strategy_index(const Scenario *sc, const char *name)
+{
+    for (guint k = 0; sc->strategies != NULL && k < sc->strategies->len; k++)
+        if (strcmp(((SimStrategy *)sc->strategies->pdata[k])->name, name) == 0)
+            return (int)k;
+    return -1;
+}
+
 void
 scenario_testbed_rescale(Scenario *sc, double time_scale)
 {
@@ -165,22 +174,16 @@ scenario__load_testbed(Ctx *ctx, Scenario *sc, json_t *root)
     const char *strategy = NULL;
     if (!scenario__string(ctx, section, "testbed", "strategy", FALSE, &strategy))
         return FALSE;
-    if (strategy != NULL) {
-        gboolean found = FALSE;
-        for (guint k = 0; k < sc->strategies->len && !found; k++)
-            if (strcmp(((SimStrategy *)sc->strategies->pdata[k])->name, strategy) == 0) {
-                tb->strategy = k;
-                found = TRUE;
-            }
-        if (!found) {
-            g_autoptr(GString) names = g_string_new(NULL);
-            for (guint k = 0; k < sc->strategies->len; k++)
-                g_string_append_printf(names, "%s\"%s\"", k ? ", " : "",
-                                       ((SimStrategy *)sc->strategies->pdata[k])->name);
-            return FAIL(ctx, "testbed.strategy", "expected one of the strategies (%s), got \"%s\"",
-                        names->str, strategy);
-        }
+    int index = strategy != NULL ? scenario_strategy_index(sc, strategy) : 0;
+    if (index < 0) {
+        g_autoptr(GString) names = g_string_new(NULL);
+        for (guint k = 0; k < sc->strategies->len; k++)
+            g_string_append_printf(names, "%s\"%s\"", k ? ", " : "",
+                                   ((SimStrategy *)sc->strategies->pdata[k])->name);
+        return FAIL(ctx, "testbed.strategy", "expected one of the strategies (%s), got \"%s\"",
+                    names->str, strategy);
     }
+    tb->strategy = (guint)index;
     double scale = 1;
     if (!scenario__uint(ctx, section, "testbed", "replica", 0, sc->replicas - 1, &tb->replica) ||
         !scenario__number(ctx, section, "testbed", "time_scale", 1e-3, 1e7, &scale) ||

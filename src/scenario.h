@@ -131,6 +131,9 @@ gboolean scenario_parse_duration(const char *text, double *seconds);
 /* Parses "$3.06/h", "3.06/h", "$3.06", "$0.05/min" into USD per hour. */
 gboolean scenario_parse_price(const char *text, double *usd_per_hour);
 
+/* The index in @scenario's strategies of the one named @name (continuous model), or -1. */
+int scenario_strategy_index(const Scenario *scenario, const char *name);
+
 /**
  * scenario_testbed_rescale:
  * Sets the testbed's time scale to @time_scale, and scales the job's figures that came from a

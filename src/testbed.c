@@ -279,22 +279,6 @@ __command(const Scenario *sc, const ScenarioTestbed *tb, const SimStrategy *s,
 /* ---- folders ----------------------------------------------------------------------------------
  */
 
-static void
-__remove_tree(const char *path)
-{
-    if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK)) {
-        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-        const char *name;
-        while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-            __remove_tree(child);
-        }
-        g_rmdir(path);
-    } else {
-        g_unlink(path);
-    }
-}
-
 static gboolean
 __dir_is_empty(const char *path)
 {
@@ -618,7 +602,7 @@ __run_clear(Run *r)
 {
     g_clear_pointer(&r->sup, harness_supervisor_free);
     if (r->temporary && r->workdir != NULL)
-        __remove_tree(r->workdir);
+        spotlab_remove_tree(r->workdir);
     g_free(r->workdir);
     g_free(r->ckdir);
     g_free(r->train);
@@ -654,19 +638,12 @@ __prepare(const TestbedOptions *opt, Run *r)
         return SPOTLAB_EXIT_USAGE;
     }
     r->tb = sc->testbed;
-    guint si = r->tb->strategy;
-    if (opt->strategy != NULL) {
-        gboolean found = FALSE;
-        for (guint k = 0; k < sc->strategies->len && !found; k++)
-            if (strcmp(((SimStrategy *)sc->strategies->pdata[k])->name, opt->strategy) == 0) {
-                si = k;
-                found = TRUE;
-            }
-        if (!found) {
-            fprintf(stderr, "spotlab testbed: --strategy: %s has no strategy \"%s\"\n",
-                    opt->scenario_path, opt->strategy);
-            return SPOTLAB_EXIT_USAGE;
-        }
+    int si =
+        opt->strategy != NULL ? scenario_strategy_index(sc, opt->strategy) : (int)r->tb->strategy;
+    if (si < 0) {
+        fprintf(stderr, "spotlab testbed: --strategy: %s has no strategy \"%s\"\n",
+                opt->scenario_path, opt->strategy);
+        return SPOTLAB_EXIT_USAGE;
     }
     r->strategy = sc->strategies->pdata[si];
     r->replica = opt->replica >= 0 ? (guint64)opt->replica : r->tb->replica;

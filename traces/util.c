@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static gboolean
@@ -176,4 +177,23 @@ spotlab_xml_append(GString *out, const char *text)
     }
     g_autofree char *escaped = g_markup_escape_text(clean->str, (gssize)clean->len);
     g_string_append(out, escaped);
+}
+
+void
+spotlab_remove_tree(const char *path)
+{
+    GStatBuf st;
+    if (g_lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+        const char *name;
+        while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+            g_autofree char *child = g_build_filename(path, name, NULL);
+            spotlab_remove_tree(child);
+        }
+        (void)g_rmdir(path);
+    } else {
+        (void)g_unlink(path);
+    }
 }

@@ -21,6 +21,10 @@ G_BEGIN_DECLS
  */
 gboolean spotlab_file_replace(const char *path, const char *data, gsize len, GError **error);
 
+/* Deletes @path and everything under it, without following symbolic links (a link is removed,
+ * not what it points to). Best effort: what cannot be removed stays. */
+void spotlab_remove_tree(const char *path);
+
 /**
  * spotlab_read_file:
  * Reads all of @path into a NUL-terminated buffer (free with g_free).
