@@ -27,42 +27,55 @@ G_DEFINE_QUARK(harness - supervisor - error - quark, harness_supervisor_error)
 /* The status of a workload stopped by a notice with a complete checkpoint (EX_TEMPFAIL). */
 #define EXIT_NOTICE 75
 
-/* The instance that runs now, or last ran, and its process. An instance outlives its process
- * when it has a notice (it lasts until its reclaim) and across restarts after a crash or hang. */
+/* One process of the job on the current instance: the only one, or one rank of a gang, each
+ * on a simulated instance of its own with its own metadata service and checkpoint folder. */
 typedef struct {
-    /* The instance. */
-    gboolean active; /* started and not yet ended */
-    guint index;
+    HarnessSupervisor *sup;
+    guint rank;
     HarnessImds *imds;
     char *checkpoint_dir;    /* what {checkpoint_dir} names; NULL: none */
     gboolean checkpoint_own; /* a local disk: deleted when the instance ends */
-    guint due_timer, notice_timer, duplicate_timer, reclaim_timer, kill_timer;
-    guint crash_timer, hang_timer, checkpoint_timer, restart_timer;
-    /* monotonic, microseconds */
-    gint64 started, due_at, notice_at, duplicate_at, reclaim_at, kill_at;
-    gint64 crash_at, hang_at, checkpoint_kill_at, restart_at;
-    gint64 reclaim_unix_us; /* the reclaim time the notice announces */
-    gboolean due;           /* the notice came due (delivered or not): reclaimed at reclaim_at */
-    gboolean reclaimed;     /* the reclaim happened (scheduled, or at a checkpoint) */
-    gint interruption;      /* index in the record, -1 when none */
-    guint checkpoints;      /* checkpoint_start lines on this instance, every process */
+    guint checkpoints;       /* checkpoint_start lines on this instance, every process */
 
     /* Its process (the latest one). */
     GPid pid;
-    gboolean alive;  /* not yet seen to exit */
-    gboolean killed; /* SIGKILLed at reclaim + grace, at a checkpoint or as hung */
-    int fd;          /* read end of the progress pipe; -1 when closed */
+    gboolean alive;     /* not yet seen to exit */
+    gboolean killed;    /* SIGKILLed at reclaim + grace, at a checkpoint, as hung or torn down */
+    gboolean completed; /* it exited 0 */
+    int fd;             /* read end of the progress pipe; -1 when closed */
     GString *pending;
     guint fd_source, child_source, watchdog_timer;
     gint64 spawned, last_line;     /* monotonic */
     gint64 resume_step, last_step; /* this process's; -1 when none */
     gint64 checkpoint_open;        /* a checkpoint started and not ended; -1 when none */
-    /* Lost work in time: when the work after the job's saved state began on this process
+    /* Lost work in time: when the work after its rank's saved state began on this process
      * (NONE until a step after it), the checkpoint in flight and when work after its state
      * began, and when the last step line came. */
     gint64 saved_from, cand_step, cand_from, last_step_at;
-    gint failure;    /* its entry in the record's failures, -1 when none */
-    gint restart_of; /* the failure it was started after, -1 for the instance's first */
+} Member;
+
+/* The instance that runs now, or last ran, and its processes (members, one unless a gang). An
+ * instance outlives its processes when it has a notice (it lasts until its reclaim) and across
+ * restarts after a crash or hang. The notice, the reclaim and the faults hit one member, the
+ * reclaimed rank (lost). */
+typedef struct {
+    gboolean active; /* started and not yet ended */
+    guint index;
+    Member *m; /* gang members (1 for a single process) */
+    guint n;
+    guint lost; /* the rank the schedule's notice, reclaim and faults hit */
+    guint due_timer, notice_timer, duplicate_timer, reclaim_timer, kill_timer;
+    guint crash_timer, hang_timer, checkpoint_timer, restart_timer, teardown_timer;
+    /* monotonic, microseconds */
+    gint64 started, due_at, notice_at, duplicate_at, reclaim_at, kill_at;
+    gint64 crash_at, hang_at, checkpoint_kill_at, restart_at, teardown_kill_at;
+    gint64 reclaim_unix_us; /* the reclaim time the notice announces */
+    gboolean due;           /* the notice came due (delivered or not): reclaimed at reclaim_at */
+    gboolean reclaimed;     /* the reclaim happened (scheduled, or at a checkpoint) */
+    gboolean tearing_down;  /* a gang's member ended: the others were told to stop */
+    gint interruption;      /* index in the record, -1 when none */
+    gint failure;           /* its entry in the record's failures, -1 when none */
+    gint restart_of;        /* the failure it was started after, -1 for the instance's first */
 } Current;
 
 struct _HarnessSupervisor {
@@ -86,7 +99,10 @@ struct _HarnessSupervisor {
     guint start_timer;
     guint next_index; /* the instance the start timer starts */
     gint64 next_start_at;
-    gint64 saved_step; /* the newest complete checkpoint the job can resume from (0: none) */
+    guint gang; /* members per instance (1: a single process) */
+    gint64 gang_teardown_us;
+    gint64 *saved; /* per rank: the newest complete checkpoint it can resume from (0: none) */
+    GArray **saved_steps; /* a gang's: per rank, every step it reported complete (gint64) */
 
     Current cur;
     HarnessRunRecord rec;
@@ -265,7 +281,8 @@ __invalid(GError **error, const char *format, ...)
 }
 
 static gboolean
-__check_spec(const HarnessInstanceSpec *s, guint i, gint64 progress_timeout_us, GError **error)
+__check_spec(const HarnessInstanceSpec *s, guint i, gint64 progress_timeout_us, guint gang,
+             GError **error)
 {
     if ((guint)s->cloud > HARNESS_IMDS_AZURE || (guint)s->sigterm > HARNESS_SIGTERM_NEVER ||
         s->notice_after_us < HARNESS_TIME_NONE || s->notice_lead_us < HARNESS_DEFAULT ||
@@ -305,6 +322,16 @@ __check_spec(const HarnessInstanceSpec *s, guint i, gint64 progress_timeout_us, 
                          "instance %u: storage faults: a failure's limits (after bytes, from a "
                          "checkpoint) without a failure",
                          i);
+    if (s->reclaimed_rank >= MAX(gang, 1u))
+        return __invalid(error, "instance %u: reclaimed rank %u: expected 0..%u (the gang's ranks)",
+                         i, s->reclaimed_rank, MAX(gang, 1u) - 1);
+    /* The agent of a gang restarts all its ranks; the supervisor restarts one process. */
+    if (gang > 1 &&
+        (s->crash_after_us != HARNESS_TIME_NONE || s->hang_after_us != HARNESS_TIME_NONE))
+        return __invalid(error,
+                         "instance %u: crash and hang faults are for a single process, not a "
+                         "gang",
+                         i);
     return TRUE;
 }
 
@@ -328,6 +355,14 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
         __invalid(error, "progress timeout: expected >= 0 (0: none)");
         return NULL;
     }
+    if (cfg->gang > 1 && cfg->progress_timeout_us > 0) {
+        __invalid(error, "a progress timeout is for a single process, not a gang");
+        return NULL;
+    }
+    if (cfg->gang > 1024 || cfg->gang_teardown_us < HARNESS_DEFAULT) {
+        __invalid(error, "gang: expected 1..1024 ranks and a teardown time >= 0");
+        return NULL;
+    }
     if (cfg->checkpoint_dir != NULL && cfg->checkpoint_dir[0] == '\0') {
         __invalid(error, "checkpoint folder: expected a path, got an empty one");
         return NULL;
@@ -341,7 +376,7 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
     g_autofree char *storage_lib = NULL;
     for (guint i = 0; i < cfg->schedule.n_instances; i++) {
         const HarnessInstanceSpec *s = &cfg->schedule.instances[i];
-        if (!__check_spec(s, i, cfg->progress_timeout_us, error))
+        if (!__check_spec(s, i, cfg->progress_timeout_us, cfg->gang, error))
             return NULL;
         if (!harness_instance_spec_has_storage_faults(s) || storage_lib != NULL)
             continue;
@@ -391,7 +426,15 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
             cfg->working_dir != NULL ? g_canonicalize_filename(cfg->working_dir, NULL) : NULL;
         sup->checkpoint_dir = g_canonicalize_filename(cfg->checkpoint_dir, base);
     }
-    sup->cur.fd = -1;
+    sup->gang = MAX(cfg->gang, 1u);
+    sup->gang_teardown_us =
+        cfg->gang_teardown_us == HARNESS_DEFAULT ? 30 * G_USEC_PER_SEC : cfg->gang_teardown_us;
+    sup->saved = g_new0(gint64, sup->gang);
+    if (sup->gang > 1) {
+        sup->saved_steps = g_new0(GArray *, sup->gang);
+        for (guint i = 0; i < sup->gang; i++)
+            sup->saved_steps[i] = g_array_new(FALSE, FALSE, sizeof(gint64));
+    }
     sup->cur.interruption = -1;
     sup->cur.failure = -1;
     sup->cur.restart_of = -1;
@@ -407,15 +450,30 @@ harness_supervisor_new(const HarnessSupervisorConfig *cfg, GError **error)
 
 /* ---- checkpoint storage ------------------------------------------------------------------- */
 
-/* The folder of instance @index's checkpoints: checkpoint_dir (remote), or a fresh local disk
- * made here; NULL with *@path NULL when there is none. */
+/* The folder of the checkpoints of instance @index (of its @rank in a gang): checkpoint_dir
+ * (remote; a gang's rank-R in it), or a fresh local disk made here; NULL with *@path NULL when
+ * there is none. */
 static gboolean
-__instance_storage(HarnessSupervisor *sup, guint index, char **path, gboolean *own, GError **error)
+__instance_storage(HarnessSupervisor *sup, guint index, guint rank, char **path, gboolean *own,
+                   GError **error)
 {
     *path = NULL;
     *own = FALSE;
-    if (!sup->checkpoint_local) {
+    if (!sup->checkpoint_local && (sup->gang == 1 || sup->checkpoint_dir == NULL)) {
         *path = g_strdup(sup->checkpoint_dir);
+        return TRUE;
+    }
+    if (!sup->checkpoint_local) {
+        /* Each rank saves its own state, in a folder of its own that outlives the instance. */
+        g_autofree char *name = g_strdup_printf("rank-%u", rank);
+        g_autofree char *dir = g_build_filename(sup->checkpoint_dir, name, NULL);
+        if (g_mkdir_with_parents(dir, 0755) != 0) {
+            int err = errno;
+            g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_STORAGE,
+                        "instance %u: checkpoint folder %s: %s", index, dir, g_strerror(err));
+            return FALSE;
+        }
+        *path = g_steal_pointer(&dir);
         return TRUE;
     }
     if (sup->local_root == NULL) {
@@ -441,7 +499,8 @@ __instance_storage(HarnessSupervisor *sup, guint index, char **path, gboolean *o
             return FALSE;
         }
     }
-    g_autofree char *name = g_strdup_printf("instance-%u", index);
+    g_autofree char *name = sup->gang == 1 ? g_strdup_printf("instance-%u", index)
+                                           : g_strdup_printf("instance-%u-rank-%u", index, rank);
     g_autofree char *dir = g_build_filename(sup->local_root, name, NULL);
     /* A fresh instance has an empty disk: a folder left by an earlier run is not reused. */
     if (g_mkdir(dir, 0700) != 0) {
@@ -546,25 +605,109 @@ __delivered(HarnessSupervisor *sup, const char *what, gint64 scheduled, gint64 a
     g_array_append_val(sup->rec.deliveries, d);
 }
 
-/* The step the current process is at: its last step line, else the step it resumed from, else
- * the job's newest checkpoint, from which it will resume. */
-static gint64
-__current_step(HarnessSupervisor *sup)
+/* A member's own record: the instance's for a single process, its rank's in a gang. */
+static HarnessInstanceRecord *
+__mrec(const Member *m)
 {
-    const Current *c = &sup->cur;
-    if (c->last_step >= 0)
-        return c->last_step;
-    if (c->resume_step >= 0)
-        return c->resume_step;
-    return sup->saved_step;
+    HarnessInstanceRecord *r = __inst(m->sup);
+    return r->members == NULL ? r : &g_array_index(r->members, HarnessInstanceRecord, m->rank);
+}
+
+/* The member the schedule's notice, reclaim and faults hit. */
+static Member *
+__lost(HarnessSupervisor *sup)
+{
+    return &sup->cur.m[sup->cur.lost];
+}
+
+/* The step a member's process is at: its last step line, else the step it resumed from, else
+ * its rank's newest checkpoint, from which it will resume. */
+static gint64
+__current_step(const Member *m)
+{
+    if (m->last_step >= 0)
+        return m->last_step;
+    if (m->resume_step >= 0)
+        return m->resume_step;
+    return m->sup->saved[m->rank];
+}
+
+/* The job's step: the lowest of its members' (a gang is as far as its slowest rank). */
+static gint64
+__job_step(HarnessSupervisor *sup)
+{
+    gint64 step = G_MAXINT64;
+    for (guint i = 0; i < sup->cur.n; i++)
+        step = MIN(step, __current_step(&sup->cur.m[i]));
+    return step;
+}
+
+/* Rank @rank has a complete checkpoint of @step (it said so, or resumed from it). */
+static void
+__saved_add(HarnessSupervisor *sup, guint rank, gint64 step)
+{
+    sup->saved[rank] = MAX(sup->saved[rank], step);
+    if (sup->gang == 1)
+        return;
+    GArray *steps = sup->saved_steps[rank];
+    for (guint i = 0; i < steps->len; i++)
+        if (g_array_index(steps, gint64, i) == step)
+            return;
+    g_array_append_val(steps, step);
+}
+
+/* The checkpoints of every rank are gone (local disks lost with their instance). */
+static void
+__saved_clear(HarnessSupervisor *sup)
+{
+    for (guint i = 0; i < sup->gang; i++) {
+        sup->saved[i] = 0;
+        if (sup->saved_steps != NULL)
+            g_array_set_size(sup->saved_steps[i], 0);
+    }
+}
+
+/* The job's resume point: the newest step every rank has a complete checkpoint of, as the
+ * progress lines told (0: none). For a gang, a step one rank saved and another did not is no
+ * state of the job: ranks that each save at a notice of their own save different steps. */
+static gint64
+__job_saved(const HarnessSupervisor *sup)
+{
+    if (sup->gang == 1)
+        return sup->saved[0];
+    gint64 best = 0;
+    const GArray *first = sup->saved_steps[0];
+    for (guint i = 0; i < first->len; i++) {
+        gint64 step = g_array_index(first, gint64, i);
+        gboolean all = step > best;
+        for (guint k = 1; all && k < sup->gang; k++) {
+            gboolean has = FALSE;
+            const GArray *other = sup->saved_steps[k];
+            for (guint j = 0; !has && j < other->len; j++)
+                has = g_array_index(other, gint64, j) == step;
+            all = has;
+        }
+        if (all)
+            best = step;
+    }
+    return best;
+}
+
+static gboolean
+__any_alive(const HarnessSupervisor *sup)
+{
+    for (guint i = 0; i < sup->cur.n; i++)
+        if (sup->cur.m[i].alive)
+            return TRUE;
+    return FALSE;
 }
 
 static void
-__signal_group(HarnessSupervisor *sup, int sig)
+__signal_member(const Member *m, int sig)
 {
     /* The group's id is the leader's pid (setpgid in the child and here). */
-    if (sup->cur.pid > 0)
-        (void)kill(-sup->cur.pid, sig);
+    if (m->pid > 0)
+        (void)kill(-m->pid, sig);
 }
 
 /* A new interruption of the current instance, which becomes its own. */
@@ -595,6 +738,9 @@ __interruption_new(HarnessSupervisor *sup, HarnessReclaimCause cause)
         .restarted_us = HARNESS_TIME_NONE,
         .recovered_us = HARNESS_TIME_NONE,
         .torn_step = -1,
+        .gang = c->n,
+        .rank = c->lost,
+        .teardown_us = HARNESS_TIME_NONE,
     };
     g_array_append_val(sup->rec.interruptions, in);
     c->interruption = (gint)sup->rec.interruptions->len - 1;
@@ -609,7 +755,7 @@ __failure_new(HarnessSupervisor *sup, HarnessFailureKind kind)
     HarnessFailure f = {
         .instance = c->index,
         .kind = kind,
-        .pid = c->pid,
+        .pid = __lost(sup)->pid,
         .injected_us = HARNESS_TIME_NONE,
         .last_line_us = HARNESS_TIME_NONE,
         .detected_us = HARNESS_TIME_NONE,
@@ -640,13 +786,36 @@ __int_field(json_t *obj, const char *key)
 static gboolean __on_checkpoint_reclaim(gpointer user_data);
 static void __checkpoint_reclaim(HarnessSupervisor *sup, gint64 scheduled);
 
+/* The job came to @step (a step line of a single process, the lowest step of a gang's): the
+ * interruptions and failures it has got past are recovered. */
 static void
-__line(HarnessSupervisor *sup, const char *text, gint64 now)
+__job_progress(HarnessSupervisor *sup, gint64 step, gint64 now)
 {
+    sup->rec.final_step = step;
+    for (guint i = 0; i < sup->rec.interruptions->len; i++) {
+        HarnessInterruption *p = &g_array_index(sup->rec.interruptions, HarnessInterruption, i);
+        if (p->instance < sup->cur.index && p->recovered_us == HARNESS_TIME_NONE &&
+            step > p->last_step)
+            p->recovered_us = __rel(sup, now);
+    }
+    for (guint i = 0; i < sup->rec.failures->len; i++) {
+        HarnessFailure *f = &g_array_index(sup->rec.failures, HarnessFailure, i);
+        /* Only a later process: the failed one has ended. */
+        if (f->exited_us != HARNESS_TIME_NONE && f->recovered_us == HARNESS_TIME_NONE &&
+            step > f->last_step)
+            f->recovered_us = __rel(sup, now);
+    }
+}
+
+static void
+__line(Member *m, const char *text, gint64 now)
+{
+    HarnessSupervisor *sup = m->sup;
     Current *c = &sup->cur;
-    HarnessInstanceRecord *r = __inst(sup);
+    HarnessInstanceRecord *r = __mrec(m);
+    gint64 *saved = &sup->saved[m->rank];
     r->lines++;
-    c->last_line = now;
+    m->last_line = now;
     json_error_t jerr;
     json_t *obj = json_loads(text, JSON_DECODE_ANY, &jerr);
     if (obj == NULL || !json_is_object(obj)) {
@@ -655,7 +824,8 @@ __line(HarnessSupervisor *sup, const char *text, gint64 now)
         return;
     }
     const char *event = json_string_value(json_object_get(obj, "event"));
-    HarnessInterruption *in = __intr(sup);
+    /* The interruption is the reclaimed member's: what the others say is not its reaction. */
+    HarnessInterruption *in = m->rank == c->lost ? __intr(sup) : NULL;
     gint64 step = __int_field(obj, "step");
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     gboolean emergency = g_strcmp0(kind, "emergency") == 0;
@@ -665,53 +835,42 @@ __line(HarnessSupervisor *sup, const char *text, gint64 now)
         if (sup->rec.total_steps < 0)
             sup->rec.total_steps = __int_field(obj, "total_steps");
     } else if (strcmp(event, "resume") == 0 && step >= 0) {
-        c->resume_step = step;
+        m->resume_step = step;
         HarnessFailure *after = __failure(sup, c->restart_of);
         if (after != NULL)
             after->resume_step = step;
         else
             r->resume_step = step;
         /* It was resumed from, so it is complete. */
-        sup->saved_step = MAX(sup->saved_step, step);
-        c->saved_from = HARNESS_TIME_NONE;
+        __saved_add(sup, m->rank, step);
+        m->saved_from = HARNESS_TIME_NONE;
     } else if (strcmp(event, "step") == 0 && step >= 0) {
         if (r->first_step < 0) {
             r->first_step = step;
             r->first_step_us = __rel(sup, now);
         }
         r->last_step = step;
-        c->last_step = step;
+        m->last_step = step;
         double seconds = json_number_value(json_object_get(obj, "step_seconds"));
         /* The work of this step began a step's time before its line. */
         gint64 began = now - (gint64)(MAX(0.0, seconds) * 1e6);
-        if (c->saved_from == HARNESS_TIME_NONE && step > sup->saved_step)
-            c->saved_from = began;
-        if (c->cand_step >= 0 && c->cand_from == HARNESS_TIME_NONE && step > c->cand_step)
-            c->cand_from = began;
-        c->last_step_at = now;
+        if (m->saved_from == HARNESS_TIME_NONE && step > *saved)
+            m->saved_from = began;
+        if (m->cand_step >= 0 && m->cand_from == HARNESS_TIME_NONE && step > m->cand_step)
+            m->cand_from = began;
+        m->last_step_at = now;
         if (seconds > 0) {
             r->step_seconds_sum += seconds;
             r->steps_timed++;
         }
-        sup->rec.final_step = step;
-        for (guint i = 0; i < sup->rec.interruptions->len; i++) {
-            HarnessInterruption *p = &g_array_index(sup->rec.interruptions, HarnessInterruption, i);
-            if (p->instance < c->index && p->recovered_us == HARNESS_TIME_NONE &&
-                step > p->last_step)
-                p->recovered_us = __rel(sup, now);
-        }
-        for (guint i = 0; i < sup->rec.failures->len; i++) {
-            HarnessFailure *f = &g_array_index(sup->rec.failures, HarnessFailure, i);
-            /* Only a later process: the failed one has ended. */
-            if (f->exited_us != HARNESS_TIME_NONE && f->recovered_us == HARNESS_TIME_NONE &&
-                step > f->last_step)
-                f->recovered_us = __rel(sup, now);
-        }
+        /* A gang moves on when its slowest rank does. */
+        if (__job_step(sup) == step)
+            __job_progress(sup, step, now);
     } else if (strcmp(event, "checkpoint_start") == 0) {
-        c->checkpoint_open = step;
-        c->cand_step = step;
-        c->cand_from = HARNESS_TIME_NONE;
-        c->checkpoints++;
+        m->checkpoint_open = step;
+        m->cand_step = step;
+        m->cand_from = HARNESS_TIME_NONE;
+        m->checkpoints++;
         if (in != NULL && emergency) {
             in->emergency_checkpoints++;
             if (in->checkpoint_start_us == HARNESS_TIME_NONE) {
@@ -720,8 +879,8 @@ __line(HarnessSupervisor *sup, const char *text, gint64 now)
             }
         }
         const HarnessInstanceSpec *spec = &sup->specs[c->index];
-        if (spec->reclaim_at_checkpoint > 0 && c->checkpoints == spec->reclaim_at_checkpoint &&
-            c->alive && !c->reclaimed) {
+        if (m->rank == c->lost && spec->reclaim_at_checkpoint > 0 &&
+            m->checkpoints == spec->reclaim_at_checkpoint && m->alive && !c->reclaimed) {
             /* The machine vanishes in the middle of the write: at once, or a little later. */
             c->checkpoint_kill_at = now + spec->reclaim_checkpoint_delay_us;
             if (spec->reclaim_checkpoint_delay_us == 0)
@@ -732,14 +891,14 @@ __line(HarnessSupervisor *sup, const char *text, gint64 now)
         }
     } else if (strcmp(event, "checkpoint_end") == 0) {
         gboolean ok = json_is_true(json_object_get(obj, "ok"));
-        if (step == c->checkpoint_open)
-            c->checkpoint_open = -1;
-        if (ok && step > sup->saved_step) {
-            sup->saved_step = step;
+        if (step == m->checkpoint_open)
+            m->checkpoint_open = -1;
+        if (ok && step > *saved) {
             /* A blocking write: the next step, still to come, begins the unsaved work. */
-            c->saved_from = step == c->cand_step ? c->cand_from : HARNESS_TIME_NONE;
+            m->saved_from = step == m->cand_step ? m->cand_from : HARNESS_TIME_NONE;
         }
-        if (ok) {
+        if (ok && step >= 0) {
+            __saved_add(sup, m->rank, step);
             r->checkpoints++;
             r->checkpoint_seconds += MAX(0.0, json_number_value(json_object_get(obj, "seconds")));
         }
@@ -777,41 +936,39 @@ __on_line(const char *line, gint64 now, gpointer user_data)
 
 /* Reads what the pipe holds now; FALSE at end of file or on an error. */
 static gboolean
-__read_progress(HarnessSupervisor *sup)
+__read_progress(Member *m)
 {
-    return harness_read_lines(sup->cur.fd, sup->cur.pending, __on_line, sup,
-                              &__inst(sup)->bad_lines);
+    return harness_read_lines(m->fd, m->pending, __on_line, m, &__mrec(m)->bad_lines);
 }
 
 static void
-__close_progress(HarnessSupervisor *sup)
+__close_progress(Member *m)
 {
-    Current *c = &sup->cur;
-    __cancel(sup, &c->fd_source);
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    if (c->pending != NULL)
-        g_string_free(c->pending, TRUE);
-    c->pending = NULL;
+    __cancel(m->sup, &m->fd_source);
+    if (m->fd >= 0)
+        close(m->fd);
+    m->fd = -1;
+    if (m->pending != NULL)
+        g_string_free(m->pending, TRUE);
+    m->pending = NULL;
 }
 
 static gboolean
 __on_progress(gint fd, GIOCondition condition, gpointer user_data)
 {
-    HarnessSupervisor *sup = user_data;
-    if (__read_progress(sup))
+    Member *m = user_data;
+    if (__read_progress(m))
         return G_SOURCE_CONTINUE;
     /* End of file before the process ended: it closed the descriptor; nothing more comes. */
-    sup->cur.fd_source = 0;
-    close(sup->cur.fd);
-    sup->cur.fd = -1;
+    m->fd_source = 0;
+    close(m->fd);
+    m->fd = -1;
     return G_SOURCE_REMOVE;
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
-/* The current instance's timers, its process's watchdog among them. */
+/* The current instance's timers, its processes' watchdogs among them. */
 static void
 __cancel_instance_timers(HarnessSupervisor *sup)
 {
@@ -819,9 +976,11 @@ __cancel_instance_timers(HarnessSupervisor *sup)
     guint *timers[] = {&c->due_timer,     &c->notice_timer,     &c->duplicate_timer,
                        &c->reclaim_timer, &c->kill_timer,       &c->crash_timer,
                        &c->hang_timer,    &c->checkpoint_timer, &c->restart_timer,
-                       &c->watchdog_timer};
+                       &c->teardown_timer};
     for (gsize i = 0; i < G_N_ELEMENTS(timers); i++)
         __cancel(sup, timers[i]);
+    for (guint i = 0; i < c->n; i++)
+        __cancel(sup, &c->m[i].watchdog_timer);
 }
 
 static void
@@ -850,7 +1009,7 @@ __finish(HarnessSupervisor *sup, HarnessRunOutcome outcome)
 
 static gboolean __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled,
                                  GError **error);
-static gboolean __spawn(HarnessSupervisor *sup, GError **error);
+static gboolean __spawn(Member *m, GError **error);
 
 static gboolean
 __on_start_timer(gpointer user_data)
@@ -865,7 +1024,57 @@ __on_start_timer(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-/* The current instance is gone (at @end, monotonic): its metadata service and its local disk
+/* A gang's instance record sums up its members' (supervisor.h). */
+static void
+__gang_summary(HarnessSupervisor *sup)
+{
+    HarnessInstanceRecord *r = __inst(sup);
+    if (r->members == NULL)
+        return;
+    const HarnessInstanceRecord *lost =
+        &g_array_index(r->members, HarnessInstanceRecord, sup->cur.lost);
+    r->pid = lost->pid;
+    r->exited_us = lost->exited_us;
+    r->end = lost->end;
+    r->exit_status = lost->exit_status;
+    r->exit_signal = lost->exit_signal;
+    g_free(r->exit_reason);
+    r->exit_reason = g_strdup(lost->exit_reason);
+    r->resume_step = r->first_step = r->last_step = G_MAXINT64;
+    r->first_step_us = HARNESS_TIME_NONE;
+    r->step_seconds_sum = r->checkpoint_seconds = 0;
+    r->steps_timed = 0;
+    r->checkpoints = r->lines = r->bad_lines = r->storage_faults = 0;
+    r->imds_requests = r->imds_faults_injected = r->imds_notices_fetched = 0;
+    r->storage_first_fault_us = HARNESS_TIME_NONE;
+    for (guint i = 0; i < r->members->len; i++) {
+        const HarnessInstanceRecord *x = &g_array_index(r->members, HarnessInstanceRecord, i);
+        /* -1 (none) is the lowest of all: a rank that never said leaves the gang's unknown. */
+        r->resume_step = MIN(r->resume_step, x->resume_step);
+        r->first_step = MIN(r->first_step, x->first_step);
+        r->last_step = MIN(r->last_step, x->last_step);
+        r->first_step_us = MAX(r->first_step_us, x->first_step_us);
+        r->step_seconds_sum += x->step_seconds_sum;
+        r->steps_timed += x->steps_timed;
+        r->checkpoints += x->checkpoints;
+        r->checkpoint_seconds += x->checkpoint_seconds;
+        r->lines += x->lines;
+        r->bad_lines += x->bad_lines;
+        r->imds_requests += x->imds_requests;
+        r->imds_faults_injected += x->imds_faults_injected;
+        r->imds_notices_fetched += x->imds_notices_fetched;
+        r->storage_faults += x->storage_faults;
+        if (x->storage_first_fault_us != HARNESS_TIME_NONE &&
+            (r->storage_first_fault_us == HARNESS_TIME_NONE ||
+             x->storage_first_fault_us < r->storage_first_fault_us))
+            r->storage_first_fault_us = x->storage_first_fault_us;
+    }
+    /* The gang's first step came when its last rank made one. */
+    if (r->first_step < 0)
+        r->first_step_us = HARNESS_TIME_NONE;
+}
+
+/* The current instance is gone (at @end, monotonic): its metadata services and its local disks
  * with it. With @go_on the next one is scheduled, or the run ends when there is none. */
 static void
 __instance_end(HarnessSupervisor *sup, gint64 end, gboolean go_on)
@@ -875,24 +1084,36 @@ __instance_end(HarnessSupervisor *sup, gint64 end, gboolean go_on)
         return;
     c->active = FALSE;
     __cancel_instance_timers(sup);
-    HarnessInstanceRecord *r = __inst(sup);
-    if (c->imds != NULL) {
-        HarnessImdsStats stats;
-        harness_imds_get_stats(c->imds, &stats);
-        r->imds_requests = stats.requests;
-        r->imds_faults_injected = stats.faults_injected;
-        r->imds_notices_fetched = stats.notices_fetched;
+    for (guint i = 0; i < c->n; i++) {
+        Member *m = &c->m[i];
+        HarnessInstanceRecord *mr = __mrec(m);
+        if (m->imds != NULL) {
+            HarnessImdsStats stats;
+            harness_imds_get_stats(m->imds, &stats);
+            mr->imds_requests = stats.requests;
+            mr->imds_faults_injected = stats.faults_injected;
+            mr->imds_notices_fetched = stats.notices_fetched;
+        }
+        g_clear_pointer(&m->imds, harness_imds_free);
+        if (m->checkpoint_own)
+            spotlab_remove_tree(m->checkpoint_dir);
+        m->checkpoint_own = FALSE;
+        g_clear_pointer(&m->checkpoint_dir, g_free);
+        mr->saved_step = sup->saved[i];
     }
-    g_clear_pointer(&c->imds, harness_imds_free);
-    if (c->checkpoint_own)
-        spotlab_remove_tree(c->checkpoint_dir);
-    c->checkpoint_own = FALSE;
-    g_clear_pointer(&c->checkpoint_dir, g_free);
-    /* Checkpoints on the instance's own disk went with it. */
+    /* Checkpoints on the instance's own disks went with it. */
     if (sup->checkpoint_local)
-        sup->saved_step = 0;
+        __saved_clear(sup);
+    __gang_summary(sup);
+    HarnessInstanceRecord *r = __inst(sup);
     r->ended_us = __rel(sup, end);
-    r->cost = r->price_per_hour * (double)(r->ended_us - r->started_us) / 3.6e9;
+    /* A gang's instance is as many machines. */
+    r->cost = r->price_per_hour * c->n * (double)(r->ended_us - r->started_us) / 3.6e9;
+    for (guint i = 0; r->members != NULL && i < r->members->len; i++) {
+        HarnessInstanceRecord *x = &g_array_index(r->members, HarnessInstanceRecord, i);
+        x->ended_us = r->ended_us;
+        x->cost = x->price_per_hour * (double)(x->ended_us - x->started_us) / 3.6e9;
+    }
     if (!go_on)
         return;
     if (c->index + 1 >= sup->n_specs) {
@@ -910,11 +1131,12 @@ __on_kill(gpointer user_data)
 {
     HarnessSupervisor *sup = user_data;
     Current *c = &sup->cur;
+    Member *m = __lost(sup);
     c->kill_timer = 0;
-    if (c->alive) {
+    if (m->alive) {
         gint64 now = g_get_monotonic_time();
-        __signal_group(sup, SIGKILL);
-        c->killed = TRUE;
+        __signal_member(m, SIGKILL);
+        m->killed = TRUE;
         __delivered(sup, "sigkill", c->kill_at, now);
         HarnessInterruption *in = __intr(sup);
         if (in != NULL)
@@ -927,7 +1149,7 @@ static void
 __sigterm(HarnessSupervisor *sup, gint64 scheduled)
 {
     gint64 now = g_get_monotonic_time();
-    __signal_group(sup, SIGTERM);
+    __signal_member(__lost(sup), SIGTERM);
     __delivered(sup, "sigterm", scheduled, now);
     HarnessInterruption *in = __intr(sup);
     if (in != NULL && in->sigterm_us == HARNESS_TIME_NONE)
@@ -949,9 +1171,11 @@ __on_reclaim(gpointer user_data)
     HarnessInterruption *in = __intr(sup);
     if (in != NULL)
         in->reclaim_us = __rel(sup, now);
-    if (!c->alive) {
-        /* The workload left in time (or was down between restarts); the machine goes now. */
-        __instance_end(sup, c->reclaim_at, TRUE);
+    if (!__lost(sup)->alive) {
+        /* The workload left in time (or was down between restarts); the machine goes now, and
+         * the instance ends with it, or when the last of a gang's other ranks has stopped. */
+        if (!__any_alive(sup))
+            __instance_end(sup, c->reclaim_at, TRUE);
         return G_SOURCE_REMOVE;
     }
     if (__sigterm_of(&sup->specs[c->index]) == HARNESS_SIGTERM_AT_RECLAIM)
@@ -970,12 +1194,12 @@ __on_duplicate(gpointer user_data)
     /* The same reclaim time again: AWS shows the same instance-action, Azure adds a second
      * Preempt event (a new EventId, DocumentIncarnation moves on), Google's preempted stays
      * TRUE (nothing for wait_for_change to answer) but the guest gets a second ACPI soft-off. */
-    harness_imds_notify(c->imds, c->reclaim_unix_us);
+    harness_imds_notify(__lost(sup)->imds, c->reclaim_unix_us);
     __delivered(sup, "duplicate", c->duplicate_at, now);
     HarnessInterruption *in = __intr(sup);
     if (in != NULL)
         in->notice_duplicate_us = __rel(sup, now);
-    if (c->alive && __sigterm_of(&sup->specs[c->index]) == HARNESS_SIGTERM_AT_NOTICE)
+    if (__lost(sup)->alive && __sigterm_of(&sup->specs[c->index]) == HARNESS_SIGTERM_AT_NOTICE)
         __sigterm(sup, c->duplicate_at);
     return G_SOURCE_REMOVE;
 }
@@ -987,13 +1211,13 @@ __deliver_notice(HarnessSupervisor *sup, gint64 now)
     const HarnessInstanceSpec *spec = &sup->specs[c->index];
     /* The reclaim time the cloud announces is the scheduled one, on the wall clock. */
     c->reclaim_unix_us = g_get_real_time() + (c->reclaim_at - now);
-    harness_imds_notify(c->imds, c->reclaim_unix_us);
+    harness_imds_notify(__lost(sup)->imds, c->reclaim_unix_us);
     __delivered(sup, "notice", c->notice_at, now);
     HarnessInterruption *in = __intr(sup);
     g_assert(in != NULL); /* made when the notice came due */
     in->notice_us = __rel(sup, now);
-    in->step_at_notice = __current_step(sup);
-    if (c->alive && __sigterm_of(spec) == HARNESS_SIGTERM_AT_NOTICE)
+    in->step_at_notice = __current_step(__lost(sup));
+    if (__lost(sup)->alive && __sigterm_of(spec) == HARNESS_SIGTERM_AT_NOTICE)
         __sigterm(sup, c->notice_at);
     if (spec->notice_duplicate_us != HARNESS_TIME_NONE) {
         /* Against the schedule, as every delivery; none once the machine is gone. */
@@ -1042,12 +1266,13 @@ static void
 __checkpoint_reclaim(HarnessSupervisor *sup, gint64 scheduled)
 {
     Current *c = &sup->cur;
+    Member *m = __lost(sup);
     c->checkpoint_timer = 0;
-    if (!c->alive || c->reclaimed)
+    if (!m->alive || c->reclaimed)
         return;
     gint64 now = g_get_monotonic_time();
-    __signal_group(sup, SIGKILL);
-    c->killed = TRUE;
+    __signal_member(m, SIGKILL);
+    m->killed = TRUE;
     c->reclaimed = TRUE;
     /* Nothing scheduled for this machine happens any more. */
     __cancel(sup, &c->due_timer);
@@ -1074,11 +1299,11 @@ __on_checkpoint_reclaim(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-/* Whether a fault may still strike the current process. */
+/* Whether a fault may still strike the current process (a single one: no gang). */
 static gboolean
 __can_fail(const Current *c)
 {
-    return c->alive && !c->killed && !c->reclaimed && c->failure < 0;
+    return c->m[0].alive && !c->m[0].killed && !c->reclaimed && c->failure < 0;
 }
 
 static gboolean
@@ -1091,7 +1316,7 @@ __on_crash(gpointer user_data)
         return G_SOURCE_REMOVE;
     gint64 now = g_get_monotonic_time();
     /* A segmentation fault of the leader, as a bug or a bad memory access would raise. */
-    (void)kill(c->pid, SIGSEGV);
+    (void)kill(c->m[0].pid, SIGSEGV);
     __delivered(sup, "crash", c->crash_at, now);
     __failure_new(sup, HARNESS_FAILURE_CRASH)->injected_us = __rel(sup, now);
     return G_SOURCE_REMOVE;
@@ -1108,35 +1333,37 @@ __on_hang(gpointer user_data)
     gint64 now = g_get_monotonic_time();
     /* Every process of the job stops where it is, as on a deadlock or a stuck collective: it
      * still lives, and says nothing more. */
-    __signal_group(sup, SIGSTOP);
+    __signal_member(&c->m[0], SIGSTOP);
     __delivered(sup, "hang", c->hang_at, now);
     __failure_new(sup, HARNESS_FAILURE_HANG)->injected_us = __rel(sup, now);
     return G_SOURCE_REMOVE;
 }
 
-/* progress_timeout: a process silent for that long is declared hung and killed. */
+/* progress_timeout: a process silent for that long is declared hung and killed (a single
+ * process: no gang). */
 static gboolean
 __on_watchdog(gpointer user_data)
 {
     HarnessSupervisor *sup = user_data;
     Current *c = &sup->cur;
-    c->watchdog_timer = 0;
-    if (!c->alive || c->killed)
+    Member *m = &c->m[0];
+    m->watchdog_timer = 0;
+    if (!m->alive || m->killed)
         return G_SOURCE_REMOVE;
-    gint64 deadline = c->last_line + sup->progress_timeout_us;
+    gint64 deadline = m->last_line + sup->progress_timeout_us;
     gint64 now = g_get_monotonic_time();
     if (now < deadline) {
         /* A line came since the timer was set: wait for the silence to last. */
-        c->watchdog_timer = __timer_at(sup, deadline, __on_watchdog);
+        m->watchdog_timer = __timer_at(sup, deadline, __on_watchdog);
         return G_SOURCE_REMOVE;
     }
     HarnessFailure *f = __failure(sup, c->failure);
     if (f == NULL)
         f = __failure_new(sup, HARNESS_FAILURE_HANG);
     f->detected_us = __rel(sup, now);
-    f->last_line_us = __rel(sup, c->last_line);
-    __signal_group(sup, SIGKILL);
-    c->killed = TRUE;
+    f->last_line_us = __rel(sup, m->last_line);
+    __signal_member(m, SIGKILL);
+    m->killed = TRUE;
     __delivered(sup, "hung-kill", deadline, now);
     return G_SOURCE_REMOVE;
 }
@@ -1146,22 +1373,23 @@ __on_restart(gpointer user_data)
 {
     HarnessSupervisor *sup = user_data;
     Current *c = &sup->cur;
+    Member *m = &c->m[0];
     c->restart_timer = 0;
     g_autoptr(GError) error = NULL;
-    if (!__spawn(sup, &error)) {
+    if (!__spawn(m, &error)) {
         g_propagate_error(&sup->run_error, g_steal_pointer(&error));
         __instance_end(sup, g_get_monotonic_time(), FALSE);
         __finish(sup, HARNESS_RUN_ERROR);
         return G_SOURCE_REMOVE;
     }
-    __delivered(sup, "restart", c->restart_at, c->spawned);
+    __delivered(sup, "restart", c->restart_at, m->spawned);
     HarnessFailure *f = __failure(sup, c->restart_of);
     g_assert(f != NULL); /* a restart follows a failure */
-    f->restarted_us = __rel(sup, c->spawned);
+    f->restarted_us = __rel(sup, m->spawned);
     /* The record describes the instance's latest process: this one, which runs. */
     HarnessInstanceRecord *r = __inst(sup);
     r->restarts++;
-    r->pid = c->pid;
+    r->pid = m->pid;
     r->exited_us = HARNESS_TIME_NONE;
     r->exit_status = -1;
     r->exit_signal = 0;
@@ -1175,21 +1403,159 @@ __on_restart(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-static void
-__on_child(GPid pid, gint wait_status, gpointer user_data)
+/* The gang's teardown ran out of time: what still runs is killed. */
+static gboolean
+__on_teardown_kill(gpointer user_data)
 {
     HarnessSupervisor *sup = user_data;
     Current *c = &sup->cur;
+    c->teardown_timer = 0;
+    gboolean any = FALSE;
+    for (guint i = 0; i < c->n; i++) {
+        Member *m = &c->m[i];
+        if (m->alive) {
+            __signal_member(m, SIGKILL);
+            m->killed = TRUE;
+            any = TRUE;
+        }
+    }
+    if (any)
+        __delivered(sup, "teardown-kill", c->teardown_kill_at, g_get_monotonic_time());
+    return G_SOURCE_REMOVE;
+}
+
+/* A rank of a gang ended without finishing the job: the others cannot go on without it. As a
+ * gang's agent (torchrun) does, the supervisor stops them: SIGTERM to each one's group, SIGKILL
+ * to what still runs gang_teardown later. The reclaimed rank's machine keeps its own schedule
+ * (its notice, reclaim and kill) beside that. */
+static void
+__teardown(HarnessSupervisor *sup, gint64 now)
+{
+    Current *c = &sup->cur;
+    c->tearing_down = TRUE;
+    gboolean any = FALSE;
+    for (guint i = 0; i < c->n; i++) {
+        Member *m = &c->m[i];
+        if (!m->alive)
+            continue;
+        __signal_member(m, SIGTERM);
+        __mrec(m)->torn_down_us = __rel(sup, now);
+        any = TRUE;
+    }
+    if (!any)
+        return;
+    __delivered(sup, "teardown", now, now);
+    HarnessInterruption *in = __intr(sup);
+    if (in != NULL && in->teardown_us == HARNESS_TIME_NONE)
+        in->teardown_us = __rel(sup, now);
+    c->teardown_kill_at = now + sup->gang_teardown_us;
+    c->teardown_timer = __timer_at(sup, c->teardown_kill_at, __on_teardown_kill);
+}
+
+/* Every process of the instance has ended (at @now): its interruption and failure are settled,
+ * and the job finishes, waits for the reclaim, restarts the command, or goes on on the next
+ * instance. */
+static void
+__all_exited(HarnessSupervisor *sup, gint64 now)
+{
+    Current *c = &sup->cur;
+    Member *lost = __lost(sup);
+    __cancel(sup, &c->teardown_timer);
+    __gang_summary(sup);
+    HarnessInstanceRecord *r = __inst(sup);
+    HarnessInterruption *in = __intr(sup);
+    if (in != NULL) {
+        in->exited_us = __mrec(lost)->exited_us;
+        in->last_step = __job_step(sup);
+        /* What the next instance can resume from: nothing of a disk that goes with this one. */
+        gint64 saved = __job_saved(sup);
+        in->saved_step = sup->checkpoint_local ? 0 : saved;
+        in->steps_lost = MAX(0, in->last_step - in->saved_step);
+        in->torn_step = lost->checkpoint_open;
+        /* In time: the process's work since the saved state; unknown when the work lost goes
+         * back past this process (a local disk lost with its checkpoints). A gang's: the lost
+         * steps at the pace of the rank that reached the gang's last step. */
+        const Member *slowest = lost;
+        for (guint i = 0; i < c->n; i++)
+            if (__current_step(&c->m[i]) == in->last_step)
+                slowest = &c->m[i];
+        const HarnessInstanceRecord *sr = __mrec(slowest);
+        if (in->steps_lost == 0)
+            in->lost_us = 0;
+        else if (c->n > 1)
+            in->lost_us = sr->steps_timed > 0 && in->saved_step == saved
+                              ? (gint64)((double)in->steps_lost * sr->step_seconds_sum /
+                                         (double)sr->steps_timed * 1e6)
+                              : HARNESS_TIME_NONE;
+        else
+            in->lost_us = lost->saved_from != HARNESS_TIME_NONE &&
+                                  lost->last_step_at != HARNESS_TIME_NONE && in->saved_step == saved
+                              ? MAX(0, lost->last_step_at - lost->saved_from)
+                              : HARNESS_TIME_NONE;
+    }
+
+    /* A crash or a hang: the instance is still there, and its orchestrator starts the command
+     * again after the restart delay, on the same machine, disk and metadata service. */
+    HarnessFailure *f = __failure(sup, c->failure);
+    if (f != NULL) {
+        f->exited_us = r->exited_us;
+        f->exit_status = r->exit_status;
+        f->exit_signal = r->exit_signal;
+        if (f->detected_us == HARNESS_TIME_NONE && f->kind == HARNESS_FAILURE_CRASH)
+            f->detected_us = f->exited_us;
+        if (f->last_line_us == HARNESS_TIME_NONE)
+            f->last_line_us = __rel(sup, lost->last_line);
+        f->last_step = __current_step(lost);
+        /* The same disk: local checkpoints count. */
+        f->saved_step = sup->saved[lost->rank];
+        f->steps_lost = MAX(0, f->last_step - f->saved_step);
+        f->torn_step = lost->checkpoint_open;
+        if (!sup->aborted && !c->reclaimed && r->end != HARNESS_END_COMPLETED) {
+            c->restart_of = c->failure;
+            c->failure = -1;
+            c->restart_at = now + sup->restart_delay_us;
+            c->restart_timer = __timer_at(sup, c->restart_at, __on_restart);
+            return;
+        }
+    }
+    gboolean completed = TRUE;
+    for (guint i = 0; i < c->n; i++) {
+        const HarnessInstanceRecord *x = __mrec(&c->m[i]);
+        completed = completed && c->m[i].completed;
+        if (x->end == HARNESS_END_FAILED)
+            sup->rec.failed_runs++;
+    }
+
+    if (sup->aborted) {
+        __instance_end(sup, now, FALSE);
+        __finish(sup, HARNESS_RUN_ABORTED);
+    } else if (completed) {
+        __instance_end(sup, now, FALSE);
+        __finish(sup, HARNESS_RUN_FINISHED);
+    } else if (c->due && !c->reclaimed) {
+        /* The machine stays until its reclaim, which ends the instance. */
+        __cancel(sup, &c->kill_timer);
+    } else {
+        __instance_end(sup, now, TRUE);
+    }
+}
+
+static void
+__on_child(GPid pid, gint wait_status, gpointer user_data)
+{
+    Member *m = user_data;
+    HarnessSupervisor *sup = m->sup;
+    Current *c = &sup->cur;
     gint64 now = g_get_monotonic_time();
-    c->child_source = 0;
-    c->alive = FALSE;
-    __cancel(sup, &c->watchdog_timer);
+    m->child_source = 0;
+    m->alive = FALSE;
+    __cancel(sup, &m->watchdog_timer);
     /* Everything the process wrote is in the pipe by now; whatever else of its group still
      * holds the pipe open is a stray, killed here. */
-    if (c->fd >= 0)
-        (void)__read_progress(sup);
-    __close_progress(sup);
-    __signal_group(sup, SIGKILL);
+    if (m->fd >= 0)
+        (void)__read_progress(m);
+    __close_progress(m);
+    __signal_member(m, SIGKILL);
 
     HarnessInstanceEnd end;
     int exit_status = -1, exit_signal = 0;
@@ -1200,74 +1566,24 @@ __on_child(GPid pid, gint wait_status, gpointer user_data)
                                            : HARNESS_END_FAILED;
     } else {
         exit_signal = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
-        end = c->killed ? HARNESS_END_KILLED : HARNESS_END_SIGNALED;
+        end = m->killed ? HARNESS_END_KILLED : HARNESS_END_SIGNALED;
     }
     if (sup->aborted)
         end = HARNESS_END_ABORTED;
+    m->completed = end == HARNESS_END_COMPLETED;
 
-    /* The instance's latest process, and its interruption: final unless it is restarted
-     * (and still final if the instance is reclaimed before the restart). */
-    HarnessInstanceRecord *r = __inst(sup);
+    /* The member's latest process: final unless it is restarted (and still final if the
+     * instance is reclaimed before the restart). */
+    HarnessInstanceRecord *r = __mrec(m);
     r->exited_us = __rel(sup, now);
     r->exit_status = exit_status;
     r->exit_signal = exit_signal;
     r->end = end;
-    HarnessInterruption *in = __intr(sup);
-    if (in != NULL) {
-        in->exited_us = r->exited_us;
-        in->last_step = __current_step(sup);
-        /* What the next instance can resume from: nothing of a disk that goes with this one. */
-        in->saved_step = sup->checkpoint_local ? 0 : sup->saved_step;
-        in->steps_lost = MAX(0, in->last_step - in->saved_step);
-        in->torn_step = c->checkpoint_open;
-        /* In time: this process's work since the saved state; unknown when the work lost goes
-         * back past this process (a local disk lost with its checkpoints). */
-        in->lost_us = in->steps_lost == 0 ? 0
-                      : c->saved_from != HARNESS_TIME_NONE &&
-                              c->last_step_at != HARNESS_TIME_NONE &&
-                              in->saved_step == sup->saved_step
-                          ? MAX(0, c->last_step_at - c->saved_from)
-                          : HARNESS_TIME_NONE;
-    }
-
-    /* A crash or a hang: the instance is still there, and its orchestrator starts the command
-     * again after the restart delay, on the same machine, disk and metadata service. */
-    HarnessFailure *f = __failure(sup, c->failure);
-    if (f != NULL) {
-        f->exited_us = r->exited_us;
-        f->exit_status = exit_status;
-        f->exit_signal = exit_signal;
-        if (f->detected_us == HARNESS_TIME_NONE && f->kind == HARNESS_FAILURE_CRASH)
-            f->detected_us = f->exited_us;
-        if (f->last_line_us == HARNESS_TIME_NONE)
-            f->last_line_us = __rel(sup, c->last_line);
-        f->last_step = __current_step(sup);
-        /* The same disk: local checkpoints count. */
-        f->saved_step = sup->saved_step;
-        f->steps_lost = MAX(0, f->last_step - f->saved_step);
-        f->torn_step = c->checkpoint_open;
-        if (!sup->aborted && !c->reclaimed && end != HARNESS_END_COMPLETED) {
-            c->restart_of = c->failure;
-            c->restart_at = now + sup->restart_delay_us;
-            c->restart_timer = __timer_at(sup, c->restart_at, __on_restart);
-            return;
-        }
-    }
-    if (r->end == HARNESS_END_FAILED)
-        sup->rec.failed_runs++;
-
-    if (sup->aborted) {
-        __instance_end(sup, now, FALSE);
-        __finish(sup, HARNESS_RUN_ABORTED);
-    } else if (r->end == HARNESS_END_COMPLETED) {
-        __instance_end(sup, now, FALSE);
-        __finish(sup, HARNESS_RUN_FINISHED);
-    } else if (c->due && !c->reclaimed) {
-        /* The machine stays until its reclaim, which ends the instance. */
-        __cancel(sup, &c->kill_timer);
-    } else {
-        __instance_end(sup, now, TRUE);
-    }
+    r->saved_step = sup->saved[m->rank];
+    if (c->n > 1 && !m->completed && !sup->aborted && !c->tearing_down)
+        __teardown(sup, now);
+    if (!__any_alive(sup))
+        __all_exited(sup, now);
 }
 
 typedef struct {
@@ -1299,12 +1615,15 @@ __child_setup(gpointer user_data)
 }
 
 static char *
-__substitute(const char *arg, HarnessImdsCloud cloud, guint index, const char *checkpoint_dir)
+__substitute(const char *arg, HarnessImdsCloud cloud, guint index, guint rank,
+             const char *checkpoint_dir)
 {
     GString *s = g_string_new(arg);
     g_autofree char *n = g_strdup_printf("%u", index);
+    g_autofree char *r = g_strdup_printf("%u", rank);
     g_string_replace(s, "{cloud}", harness_imds_cloud_name(cloud), 0);
     g_string_replace(s, "{instance}", n, 0);
+    g_string_replace(s, "{rank}", r, 0);
     if (checkpoint_dir != NULL)
         g_string_replace(s, "{checkpoint_dir}", checkpoint_dir, 0);
     return g_string_free(s, FALSE);
@@ -1343,10 +1662,11 @@ __storage_environ(char **envp, const char *lib, const HarnessInstanceSpec *spec,
     return envp;
 }
 
-/* Starts the command on the current instance (its first process, or a restart). */
+/* Starts the command of member @m on the current instance (its first process, or a restart). */
 static gboolean
-__spawn(HarnessSupervisor *sup, GError **error)
+__spawn(Member *m, GError **error)
 {
+    HarnessSupervisor *sup = m->sup;
     Current *c = &sup->cur;
     const HarnessInstanceSpec *spec = &sup->specs[c->index];
     g_autoptr(GError) local = NULL;
@@ -1361,7 +1681,8 @@ __spawn(HarnessSupervisor *sup, GError **error)
 
     g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; sup->argv[i] != NULL; i++)
-        g_ptr_array_add(args, __substitute(sup->argv[i], spec->cloud, c->index, c->checkpoint_dir));
+        g_ptr_array_add(
+            args, __substitute(sup->argv[i], spec->cloud, c->index, m->rank, m->checkpoint_dir));
     g_ptr_array_add(args, NULL);
     g_auto(GStrv) envp = g_get_environ();
     for (guint i = 0; sup->env[i] != NULL; i++) {
@@ -1371,17 +1692,21 @@ __spawn(HarnessSupervisor *sup, GError **error)
         g_autofree char *name = g_strndup(sup->env[i], (gsize)(eq - sup->env[i]));
         envp = g_environ_setenv(envp, name, eq + 1, TRUE);
     }
-    g_autofree char *endpoint = harness_imds_env_value(c->imds);
+    g_autofree char *endpoint = harness_imds_env_value(m->imds);
     g_autofree char *fd_text = g_strdup_printf("%d", PROGRESS_FD);
     g_autofree char *index_text = g_strdup_printf("%u", c->index);
+    g_autofree char *rank_text = g_strdup_printf("%u", m->rank);
+    g_autofree char *size_text = g_strdup_printf("%u", c->n);
     envp = g_environ_setenv(envp, harness_imds_env_name(spec->cloud), endpoint, TRUE);
     envp = g_environ_setenv(envp, "SPOTLAB_PROGRESS_FD", fd_text, TRUE);
     envp = g_environ_setenv(envp, "SPOTLAB_INSTANCE", index_text, TRUE);
     envp = g_environ_setenv(envp, "SPOTLAB_CLOUD", harness_imds_cloud_name(spec->cloud), TRUE);
-    if (c->checkpoint_dir != NULL)
-        envp = g_environ_setenv(envp, "SPOTLAB_CHECKPOINT_DIR", c->checkpoint_dir, TRUE);
-    if (harness_instance_spec_has_storage_faults(spec) && c->checkpoint_dir != NULL)
-        envp = __storage_environ(envp, sup->storage_lib, spec, c->checkpoint_dir);
+    envp = g_environ_setenv(envp, "SPOTLAB_GANG_RANK", rank_text, TRUE);
+    envp = g_environ_setenv(envp, "SPOTLAB_GANG_SIZE", size_text, TRUE);
+    if (m->checkpoint_dir != NULL)
+        envp = g_environ_setenv(envp, "SPOTLAB_CHECKPOINT_DIR", m->checkpoint_dir, TRUE);
+    if (harness_instance_spec_has_storage_faults(spec) && m->checkpoint_dir != NULL)
+        envp = __storage_environ(envp, sup->storage_lib, spec, m->checkpoint_dir);
 
     ChildSetup setup = {
         .parent = getpid(),
@@ -1405,31 +1730,71 @@ __spawn(HarnessSupervisor *sup, GError **error)
      * EACCES once it has exec'ed, which means it did it itself. */
     (void)setpgid(pid, pid);
     gint64 now = g_get_monotonic_time();
-    c->pid = pid;
-    c->alive = TRUE;
-    c->killed = FALSE;
-    c->fd = fds[0];
-    c->pending = g_string_new(NULL);
-    c->spawned = now;
-    c->last_line = now;
-    c->resume_step = -1;
-    c->last_step = -1;
-    c->checkpoint_open = -1;
-    c->saved_from = c->cand_from = c->last_step_at = HARNESS_TIME_NONE;
-    c->cand_step = -1;
-    c->failure = -1;
+    m->pid = pid;
+    m->alive = TRUE;
+    m->killed = FALSE;
+    m->completed = FALSE;
+    m->fd = fds[0];
+    m->pending = g_string_new(NULL);
+    m->spawned = now;
+    m->last_line = now;
+    m->resume_step = -1;
+    m->last_step = -1;
+    m->checkpoint_open = -1;
+    m->saved_from = m->cand_from = m->last_step_at = HARNESS_TIME_NONE;
+    m->cand_step = -1;
 
-    GSource *fd_source = g_unix_fd_source_new(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-    g_source_set_callback(fd_source, (GSourceFunc)(void (*)(void))__on_progress, sup, NULL);
-    c->fd_source = g_source_attach(fd_source, sup->context);
+    GSource *fd_source = g_unix_fd_source_new(m->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_source_set_callback(fd_source, (GSourceFunc)(void (*)(void))__on_progress, m, NULL);
+    m->fd_source = g_source_attach(fd_source, sup->context);
     g_source_unref(fd_source);
     GSource *child = g_child_watch_source_new(pid);
-    g_source_set_callback(child, (GSourceFunc)(void (*)(void))__on_child, sup, NULL);
-    c->child_source = g_source_attach(child, sup->context);
+    g_source_set_callback(child, (GSourceFunc)(void (*)(void))__on_child, m, NULL);
+    m->child_source = g_source_attach(child, sup->context);
     g_source_unref(child);
     if (sup->progress_timeout_us > 0)
-        c->watchdog_timer = __timer_at(sup, now + sup->progress_timeout_us, __on_watchdog);
+        m->watchdog_timer = __timer_at(sup, now + sup->progress_timeout_us, __on_watchdog);
     return TRUE;
+}
+
+/* Frees what the members of the current instance hold: services, folders, the array. Their
+ * processes must have ended (or be killed by the caller). */
+static void
+__members_free(HarnessSupervisor *sup)
+{
+    Current *c = &sup->cur;
+    for (guint i = 0; i < c->n; i++) {
+        Member *m = &c->m[i];
+        __close_progress(m);
+        g_clear_pointer(&m->imds, harness_imds_free);
+        if (m->checkpoint_own)
+            spotlab_remove_tree(m->checkpoint_dir);
+        m->checkpoint_own = FALSE;
+        g_clear_pointer(&m->checkpoint_dir, g_free);
+    }
+    g_clear_pointer(&c->m, g_free);
+    c->n = 0;
+}
+
+/* Kills the members' processes that run and reaps them, blocking (their watches go away). */
+static void
+__members_kill(HarnessSupervisor *sup)
+{
+    Current *c = &sup->cur;
+    for (guint i = 0; i < c->n; i++) {
+        Member *m = &c->m[i];
+        __cancel(sup, &m->child_source);
+        if (!m->alive)
+            continue;
+        __signal_member(m, SIGKILL);
+        /* GLib may have reaped it already (ECHILD), which is as good. */
+        int status;
+        while (waitpid(m->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        m->alive = FALSE;
+        if (c->active)
+            __mrec(m)->end = HARNESS_END_ABORTED;
+    }
 }
 
 static gboolean
@@ -1437,54 +1802,62 @@ __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled, GError *
 {
     const HarnessInstanceSpec *spec = &sup->specs[index];
     Current *c = &sup->cur;
-    g_autofree char *vm_name = g_strdup_printf("spotlab-vm-%u", index);
-    HarnessImdsOptions options = {.cloud = spec->cloud, .instance_name = vm_name};
-    g_autoptr(HarnessImds) imds = harness_imds_new(&options, sup->context);
-    g_autoptr(GError) local = NULL;
-    if (!harness_imds_listen(imds, 0, &local)) {
-        g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_IMDS,
-                    "instance %u: %s metadata service: %s", index,
-                    harness_imds_cloud_name(spec->cloud), local->message);
-        return FALSE;
-    }
-    /* A slow or failing service, from the instance's start. */
-    if (spec->imds_delay_ms > 0)
-        harness_imds_set_delay(imds, spec->imds_delay_ms);
-    if (spec->imds_fail_count > 0)
-        harness_imds_fail_next(imds, spec->imds_fail_status, spec->imds_fail_count);
-    g_autofree char *dir = NULL;
-    gboolean own = FALSE;
-    if (!__instance_storage(sup, index, &dir, &own, error))
-        return FALSE;
-
+    /* The last instance's members are gone: what they held goes now. */
+    __members_free(sup);
     *c = (Current){
         .index = index,
-        .imds = g_steal_pointer(&imds),
-        .checkpoint_dir = g_steal_pointer(&dir),
-        .checkpoint_own = own,
+        .m = g_new0(Member, sup->gang),
+        .n = sup->gang,
+        .lost = spec->reclaimed_rank,
         .interruption = -1,
-        .fd = -1,
         .failure = -1,
         .restart_of = -1,
     };
-    if (!__spawn(sup, error)) {
-        if (c->checkpoint_own)
-            spotlab_remove_tree(c->checkpoint_dir);
-        c->checkpoint_own = FALSE;
-        g_clear_pointer(&c->checkpoint_dir, g_free);
-        g_clear_pointer(&c->imds, harness_imds_free);
-        return FALSE;
+    for (guint i = 0; i < c->n; i++) {
+        Member *m = &c->m[i];
+        m->sup = sup;
+        m->rank = i;
+        m->fd = -1;
+        g_autofree char *vm_name = c->n == 1 ? g_strdup_printf("spotlab-vm-%u", index)
+                                             : g_strdup_printf("spotlab-vm-%u-rank-%u", index, i);
+        HarnessImdsOptions options = {.cloud = spec->cloud, .instance_name = vm_name};
+        g_autoptr(HarnessImds) imds = harness_imds_new(&options, sup->context);
+        g_autoptr(GError) local = NULL;
+        if (!harness_imds_listen(imds, 0, &local)) {
+            g_set_error(error, HARNESS_SUPERVISOR_ERROR, HARNESS_SUPERVISOR_ERROR_IMDS,
+                        "instance %u: %s metadata service: %s", index,
+                        harness_imds_cloud_name(spec->cloud), local->message);
+            __members_free(sup);
+            return FALSE;
+        }
+        /* A slow or failing service, from the instance's start. */
+        if (spec->imds_delay_ms > 0)
+            harness_imds_set_delay(imds, spec->imds_delay_ms);
+        if (spec->imds_fail_count > 0)
+            harness_imds_fail_next(imds, spec->imds_fail_status, spec->imds_fail_count);
+        m->imds = g_steal_pointer(&imds);
+        if (!__instance_storage(sup, index, i, &m->checkpoint_dir, &m->checkpoint_own, error)) {
+            __members_free(sup);
+            return FALSE;
+        }
     }
-    gint64 now = c->spawned;
+    for (guint i = 0; i < c->n; i++) {
+        if (!__spawn(&c->m[i], error)) {
+            __members_kill(sup);
+            __members_free(sup);
+            return FALSE;
+        }
+    }
+    gint64 now = c->m[0].spawned;
     c->active = TRUE;
     c->started = now;
     if (sup->checkpoint_local)
-        sup->saved_step = 0; /* a fresh disk */
+        __saved_clear(sup); /* fresh disks */
 
     HarnessInstanceRecord r = {
         .index = index,
         .cloud = spec->cloud,
-        .pid = c->pid,
+        .pid = __lost(sup)->pid,
         .started_us = __rel(sup, now),
         .exited_us = HARNESS_TIME_NONE,
         .ended_us = HARNESS_TIME_NONE,
@@ -1494,9 +1867,23 @@ __start_instance(HarnessSupervisor *sup, guint index, gint64 scheduled, GError *
         .first_step_us = HARNESS_TIME_NONE,
         .last_step = -1,
         .price_per_hour = spec->price_per_hour,
-        .checkpoint_dir = g_strdup(c->checkpoint_dir),
+        .checkpoint_dir = g_strdup(__lost(sup)->checkpoint_dir),
         .storage_first_fault_us = HARNESS_TIME_NONE,
+        .torn_down_us = HARNESS_TIME_NONE,
+        .saved_step = -1,
     };
+    if (c->n > 1) {
+        r.members = g_array_new(FALSE, TRUE, sizeof(HarnessInstanceRecord));
+        for (guint i = 0; i < c->n; i++) {
+            HarnessInstanceRecord x = r;
+            x.members = NULL;
+            x.rank = i;
+            x.pid = c->m[i].pid;
+            x.started_us = __rel(sup, c->m[i].spawned);
+            x.checkpoint_dir = g_strdup(c->m[i].checkpoint_dir);
+            g_array_append_val(r.members, x);
+        }
+    }
     g_array_append_val(sup->rec.instances, r);
     __delivered(sup, "start", scheduled, now);
     for (guint i = 0; i < sup->rec.interruptions->len; i++) {
@@ -1583,9 +1970,11 @@ harness_supervisor_abort(HarnessSupervisor *sup)
         return;
     sup->aborted = TRUE;
     __cancel_timers(sup);
-    if (sup->cur.active && sup->cur.alive) {
-        /* The child watch ends the run once the process is reaped. */
-        __signal_group(sup, SIGKILL);
+    if (sup->cur.active && __any_alive(sup)) {
+        /* The child watches end the run once the processes are reaped. */
+        for (guint i = 0; i < sup->cur.n; i++)
+            if (sup->cur.m[i].alive)
+                __signal_member(&sup->cur.m[i], SIGKILL);
         return;
     }
     __instance_end(sup, g_get_monotonic_time(), FALSE);
@@ -1659,15 +2048,53 @@ __schedule_json(const HarnessSupervisor *sup)
                 fails ? json_integer((json_int_t)s->storage_fail_after_bytes) : json_null(),
                 "fail_from_checkpoint",
                 fails ? json_integer(MAX(1u, s->storage_fail_from_checkpoint)) : json_null()));
+        if (sup->gang > 1)
+            json_object_set_new(o, "reclaimed_rank", json_integer(s->reclaimed_rank));
         json_array_append_new(list, o);
     }
-    return json_pack("{s:o, s:o, s:o, s:o, s:s}", "instances", list, "restart_delay",
-                     __seconds(sup->restart_delay_us), "progress_timeout",
-                     sup->progress_timeout_us > 0 ? __seconds(sup->progress_timeout_us)
-                                                  : json_null(),
-                     "checkpoint_dir",
-                     sup->checkpoint_dir != NULL ? json_string(sup->checkpoint_dir) : json_null(),
-                     "checkpoint_storage", sup->checkpoint_local ? "local" : "remote");
+    json_t *schedule =
+        json_pack("{s:o, s:o, s:o, s:o, s:s}", "instances", list, "restart_delay",
+                  __seconds(sup->restart_delay_us), "progress_timeout",
+                  sup->progress_timeout_us > 0 ? __seconds(sup->progress_timeout_us) : json_null(),
+                  "checkpoint_dir",
+                  sup->checkpoint_dir != NULL ? json_string(sup->checkpoint_dir) : json_null(),
+                  "checkpoint_storage", sup->checkpoint_local ? "local" : "remote");
+    if (sup->gang > 1)
+        json_object_set_new(schedule, "gang",
+                            json_pack("{s:i, s:o}", "size", (int)sup->gang, "teardown",
+                                      __seconds(sup->gang_teardown_us)));
+    return schedule;
+}
+
+/* An instance, or a gang's member. */
+static json_t *
+__instance_json(const HarnessInstanceRecord *r)
+{
+    gint64 wall =
+        r->ended_us != HARNESS_TIME_NONE ? r->ended_us - r->started_us : HARNESS_TIME_NONE;
+    json_t *o = json_pack(
+        "{s:i, s:s, s:i, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:f}",
+        "index", (int)r->index, "cloud", harness_imds_cloud_name(r->cloud), "pid", (int)r->pid,
+        "started", __seconds(r->started_us), "exited", __seconds(r->exited_us), "ended",
+        __seconds(r->ended_us), "wall_seconds", __seconds(wall), "end",
+        harness_instance_end_name(r->end), "exit_status",
+        r->exit_status >= 0 ? json_integer(r->exit_status) : json_null(), "exit_signal",
+        r->exit_signal > 0 ? json_integer(r->exit_signal) : json_null(), "exit_reason",
+        r->exit_reason ? json_string(r->exit_reason) : json_null(), "resume_step",
+        __step(r->resume_step), "first_step", __step(r->first_step), "last_step",
+        __step(r->last_step), "lines", (int)r->lines, "bad_lines", (int)r->bad_lines, "cost",
+        r->cost);
+    json_object_set_new(o, "restarts", json_integer(r->restarts));
+    json_object_set_new(o, "checkpoint_dir",
+                        r->checkpoint_dir != NULL ? json_string(r->checkpoint_dir) : json_null());
+    json_object_set_new(o, "imds",
+                        json_pack("{s:i, s:i, s:i}", "requests", (int)r->imds_requests,
+                                  "faults_injected", (int)r->imds_faults_injected,
+                                  "notices_fetched", (int)r->imds_notices_fetched));
+    json_object_set_new(o, "storage",
+                        json_pack("{s:i, s:o}", "faults_injected", (int)r->storage_faults,
+                                  "first_fault", __seconds(r->storage_first_fault_us)));
+    return o;
 }
 
 json_t *
@@ -1682,35 +2109,25 @@ harness_supervisor_record_to_json(const HarnessSupervisor *sup)
     json_t *instances = json_array();
     for (guint i = 0; i < rec->instances->len; i++) {
         const HarnessInstanceRecord *r = &g_array_index(rec->instances, HarnessInstanceRecord, i);
-        gint64 wall =
-            r->ended_us != HARNESS_TIME_NONE ? r->ended_us - r->started_us : HARNESS_TIME_NONE;
-        json_array_append_new(
-            instances,
-            json_pack("{s:i, s:s, s:i, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, "
-                      "s:i, s:i, s:f}",
-                      "index", (int)r->index, "cloud", harness_imds_cloud_name(r->cloud), "pid",
-                      (int)r->pid, "started", __seconds(r->started_us), "exited",
-                      __seconds(r->exited_us), "ended", __seconds(r->ended_us), "wall_seconds",
-                      __seconds(wall), "end", harness_instance_end_name(r->end), "exit_status",
-                      r->exit_status >= 0 ? json_integer(r->exit_status) : json_null(),
-                      "exit_signal",
-                      r->exit_signal > 0 ? json_integer(r->exit_signal) : json_null(),
-                      "exit_reason", r->exit_reason ? json_string(r->exit_reason) : json_null(),
-                      "resume_step", __step(r->resume_step), "first_step", __step(r->first_step),
-                      "last_step", __step(r->last_step), "lines", (int)r->lines, "bad_lines",
-                      (int)r->bad_lines, "cost", r->cost));
-        json_t *o = json_array_get(instances, i);
-        json_object_set_new(o, "restarts", json_integer(r->restarts));
-        json_object_set_new(o, "checkpoint_dir",
-                            r->checkpoint_dir != NULL ? json_string(r->checkpoint_dir)
-                                                      : json_null());
-        json_object_set_new(o, "imds",
-                            json_pack("{s:i, s:i, s:i}", "requests", (int)r->imds_requests,
-                                      "faults_injected", (int)r->imds_faults_injected,
-                                      "notices_fetched", (int)r->imds_notices_fetched));
-        json_object_set_new(o, "storage",
-                            json_pack("{s:i, s:o}", "faults_injected", (int)r->storage_faults,
-                                      "first_fault", __seconds(r->storage_first_fault_us)));
+        json_t *o = __instance_json(r);
+        if (r->members != NULL) {
+            json_t *members = json_array();
+            for (guint k = 0; k < r->members->len; k++) {
+                const HarnessInstanceRecord *x =
+                    &g_array_index(r->members, HarnessInstanceRecord, k);
+                json_t *mo = __instance_json(x);
+                json_object_del(mo, "index");
+                json_object_set_new(mo, "rank", json_integer(x->rank));
+                json_object_set_new(mo, "torn_down", __seconds(x->torn_down_us));
+                json_object_set_new(mo, "saved_step", __step(x->saved_step));
+                json_array_append_new(members, mo);
+            }
+            json_object_set_new(o, "gang", json_integer(r->members->len));
+            json_object_set_new(o, "reclaimed_rank",
+                                json_integer(sup->specs[r->index].reclaimed_rank));
+            json_object_set_new(o, "members", members);
+        }
+        json_array_append_new(instances, o);
     }
 
     json_t *interruptions = json_array();
@@ -1752,6 +2169,11 @@ harness_supervisor_record_to_json(const HarnessSupervisor *sup)
         json_object_set_new(o, "emergency_checkpoints", json_integer(in->emergency_checkpoints));
         json_object_set_new(o, "checkpoint_torn", json_boolean(in->torn_step >= 0));
         json_object_set_new(o, "torn_step", __step(in->torn_step));
+        if (in->gang > 1) {
+            json_object_set_new(o, "gang", json_integer(in->gang));
+            json_object_set_new(o, "rank", json_integer(in->rank));
+            json_object_set_new(o, "teardown", __seconds(in->teardown_us));
+        }
         json_array_append_new(interruptions, o);
     }
 
@@ -1829,36 +2251,26 @@ harness_supervisor_free(HarnessSupervisor *sup)
 {
     if (sup == NULL)
         return;
-    Current *c = &sup->cur;
     if (sup->context != NULL) {
+        /* Mid-run: nobody may outlive us. The processes are reaped here, since their watches
+         * go away with us. */
         __cancel_timers(sup);
-        if (c->child_source != 0 && c->alive) {
-            /* Mid-run: nobody may outlive us. The leader is reaped here, since its watch goes
-             * away with us; GLib may have reaped it already (ECHILD), which is as good. */
-            __cancel(sup, &c->child_source);
-            __signal_group(sup, SIGKILL);
-            int status;
-            while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-            c->alive = FALSE;
-            if (c->active) {
-                HarnessInstanceRecord *r = __inst(sup);
-                r->end = HARNESS_END_ABORTED;
-            }
-        }
-        __cancel(sup, &c->child_source);
-        __close_progress(sup);
+        __members_kill(sup);
     }
-    g_clear_pointer(&c->imds, harness_imds_free);
-    /* The process is gone: its local disk goes, and so does every folder made for disks. */
-    if (c->checkpoint_own)
-        spotlab_remove_tree(c->checkpoint_dir);
-    g_clear_pointer(&c->checkpoint_dir, g_free);
+    /* The processes are gone: their local disks go, and so does every folder made for disks. */
+    __members_free(sup);
     __remove_local_root(sup);
     for (guint i = 0; i < sup->rec.instances->len; i++) {
         HarnessInstanceRecord *r = &g_array_index(sup->rec.instances, HarnessInstanceRecord, i);
         g_free(r->exit_reason);
         g_free(r->checkpoint_dir);
+        for (guint k = 0; r->members != NULL && k < r->members->len; k++) {
+            HarnessInstanceRecord *x = &g_array_index(r->members, HarnessInstanceRecord, k);
+            g_free(x->exit_reason);
+            g_free(x->checkpoint_dir);
+        }
+        if (r->members != NULL)
+            g_array_unref(r->members);
     }
     for (guint i = 0; i < sup->rec.interruptions->len; i++)
         g_free(g_array_index(sup->rec.interruptions, HarnessInterruption, i).reaction_source);
@@ -1875,5 +2287,9 @@ harness_supervisor_free(HarnessSupervisor *sup)
     g_free(sup->checkpoint_dir);
     g_free(sup->storage_lib);
     g_free(sup->specs);
+    g_free(sup->saved);
+    for (guint i = 0; sup->saved_steps != NULL && i < sup->gang; i++)
+        g_array_unref(sup->saved_steps[i]);
+    g_free(sup->saved_steps);
     g_free(sup);
 }

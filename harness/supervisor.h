@@ -136,6 +136,11 @@ typedef struct {
                                            process opens for writing there and later ones: a
                                            writer of one file per checkpoint fails from its Nth
                                            checkpoint on (0: from the first) */
+
+    /* A gang (HarnessSupervisorConfig.gang > 1): the rank whose instance gets the notice, the
+     * reclaim and reclaim_at_checkpoint (0, 1, ... < gang); the others run on until the
+     * supervisor, as the gang's agent, tears them down. */
+    guint reclaimed_rank;
 } HarnessInstanceSpec;
 
 /* Sets @spec to @cloud with no notice, no fault and every default. */
@@ -191,6 +196,17 @@ typedef struct {
      * A relative checkpoint_dir is taken from working_dir (or the current folder). */
     const char *checkpoint_dir;
     gboolean checkpoint_local;
+    /* A gang job: this many processes (ranks) per instance of the schedule (0 and 1: one),
+     * each on its own simulated instance with its own metadata service and process group,
+     * "{rank}" in the arguments and SPOTLAB_GANG_RANK / SPOTLAB_GANG_SIZE in its environment,
+     * and its own checkpoint folder: checkpoint_dir/rank-R (remote), or a local disk of its
+     * own. The schedule's notice and reclaim hit one rank (reclaimed_rank); when a rank ends
+     * without finishing, the supervisor stops the others as a gang's agent (torchrun) does:
+     * SIGTERM to their groups, SIGKILL gang_teardown_us later. The job goes on on the next
+     * instance (set) from the newest step every rank saved. Crash, hang and progress-timeout
+     * faults are refused with a gang. */
+    guint gang;
+    gint64 gang_teardown_us; /* HARNESS_DEFAULT: 30 s (torchrun's) */
 } HarnessSupervisorConfig;
 
 typedef enum {
@@ -215,6 +231,7 @@ typedef enum {
 typedef struct {
     guint index;
     HarnessImdsCloud cloud;
+    guint rank;        /* a gang's member record: its rank; else 0 */
     int pid;           /* also the process group; 0 when it never started. With restarts,
                           pid, exited, end and exit_* are the latest process's */
     gint64 started_us; /* the instance's (first) process started (spawned) */
@@ -247,6 +264,13 @@ typedef struct {
      * process of the instance; and when the first was reported (NONE: none). */
     guint storage_faults;
     gint64 storage_first_fault_us;
+    /* A gang: one record like this per rank (HarnessInstanceRecord, members NULL), and the
+     * instance's own fields sum them up: pid, exited, end, exit_* and checkpoint_dir are the
+     * reclaimed rank's; resume, first and last step the lowest of the ranks' (a synchronous job
+     * is as far as its slowest rank); counts and costs added up. NULL for a single process. */
+    GArray *members;
+    gint64 torn_down_us; /* a gang's member: the teardown's SIGTERM reached it; else NONE */
+    gint64 saved_step;   /* a gang's member: the newest checkpoint of its rank at its end */
 } HarnessInstanceRecord;
 
 /* What ended an instance by a reclaim. */
@@ -288,6 +312,12 @@ typedef struct {
     guint reactions;       /* "notice" lines on the instance after the notice */
     guint emergency_checkpoints; /* emergency checkpoint_start lines after the notice */
     gint64 torn_step; /* a checkpoint started and not ended when the process died; -1: none */
+    /* A gang: the reclaimed rank (the times above are its process's), when the teardown of
+     * the others began (NONE: they had ended), and last_step / saved_step are the gang's: the
+     * lowest step any rank reached, the newest step every rank saved. */
+    guint gang;
+    guint rank;
+    gint64 teardown_us;
 } HarnessInterruption;
 
 /* A crash or hang of the workload, after which it was restarted on the same instance. */
@@ -321,7 +351,8 @@ typedef struct {
 typedef struct {
     guint instance;
     const char *what; /* "start", "notice", "sigterm", "reclaim", "sigkill"; with faults also
-                         "duplicate", "crash", "hang", "hung-kill", "restart" (static) */
+                         "duplicate", "crash", "hang", "hung-kill", "restart"; with a gang
+                         "teardown" and "teardown-kill" (static) */
     gint64 scheduled_us;
     gint64 actual_us;
 } HarnessDelivery;

@@ -276,6 +276,7 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
                                        "reclaim_at_checkpoint",
                                        "reclaim_checkpoint_delay",
                                        "storage",
+                                       "reclaimed_rank",
                                        NULL};
     if (!json_source_check_keys(r->src, v, field, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
                                 r->error))
@@ -313,7 +314,9 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
                     &spec->reclaim_checkpoint_delay_us) ||
         !__needs(r, v, field, "reclaim_checkpoint_delay", spec->reclaim_at_checkpoint > 0,
                  "reclaim_at_checkpoint") ||
-        !__storage_faults(r, v, field, spec))
+        !__storage_faults(r, v, field, spec) ||
+        !__integer(r, v, field, "reclaimed_rank", 0, G_MAXINT32,
+                   "the gang's rank that is reclaimed", &spec->reclaimed_rank))
         return FALSE;
     json_t *sigterm = json_object_get(v, "sigterm");
     if (sigterm != NULL &&
@@ -346,7 +349,32 @@ typedef struct {
     gint64 progress_timeout_us;
     char *checkpoint_dir;
     gboolean checkpoint_local;
+    guint gang;
+    gint64 gang_teardown_us;
 } ScheduleOptions;
+
+/* "gang": {"size": 4, "teardown": "30s"}: a job of that many ranks (supervisor.h). */
+static gboolean
+__gang(Reader *r, json_t *root, ScheduleOptions *options)
+{
+    options->gang = 1;
+    options->gang_teardown_us = HARNESS_DEFAULT;
+    json_t *v = json_object_get(root, "gang");
+    if (v == NULL)
+        return TRUE;
+    if (!json_is_object(v)) {
+        g_autofree char *got = json_describe(v);
+        return __fail(r, "gang", "expected {\"size\": N, \"teardown\": \"30s\"}, got %s", got);
+    }
+    static const char *const keys[] = {"size", "teardown", NULL};
+    if (!json_source_check_keys(r->src, v, "gang", keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
+                                r->error))
+        return FALSE;
+    if (json_object_get(v, "size") == NULL)
+        return __fail(r, "gang.size", "missing; expected the number of ranks (1..1024)");
+    return __integer(r, v, "gang", "size", 1, 1024, "the number of ranks", &options->gang) &&
+           __duration(r, v, "gang", "teardown", NULL, &options->gang_teardown_us);
+}
 
 /* Reads SCHEDULE.json into @specs, @restart_delay_us and @options (whose checkpoint_dir the
  * caller frees). */
@@ -364,8 +392,13 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
         g_autofree char *got = json_describe(src->root);
         return __fail(&r, "", "expected a schedule (an object with \"instances\"), got %s", got);
     }
-    static const char *const keys[] = {"instances",      "restart_delay",      "progress_timeout",
-                                       "checkpoint_dir", "checkpoint_storage", NULL};
+    static const char *const keys[] = {"instances",
+                                       "restart_delay",
+                                       "progress_timeout",
+                                       "checkpoint_dir",
+                                       "gang",
+                                       "checkpoint_storage",
+                                       NULL};
     if (!json_source_check_keys(src, src->root, "", keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
                                 error))
         return FALSE;
@@ -384,6 +417,12 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
         return FALSE;
     if (options->progress_timeout_us == HARNESS_TIME_NONE)
         options->progress_timeout_us = 0;
+    if (!__gang(&r, src->root, options))
+        return FALSE;
+    if (options->gang > 1 && options->progress_timeout_us > 0)
+        return __fail(&r, "progress_timeout",
+                      "is for a single process: a gang's agent restarts all its ranks, which the "
+                      "testbed does not (remove it, or \"gang\")");
     json_t *dir = json_object_get(src->root, "checkpoint_dir");
     if (dir != NULL && (!json_is_string(dir) || json_string_length(dir) == 0 ||
                         strlen(json_string_value(dir)) != json_string_length(dir))) {
@@ -412,6 +451,20 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
             return __fail(&r, f,
                           "a hang that nothing ends: expected a top-level \"progress_timeout\" "
                           "or a notice (notice_after)");
+        }
+        if (spec.reclaimed_rank >= options->gang) {
+            g_autofree char *f = g_strdup_printf("instances[%u].reclaimed_rank", i);
+            return __fail(&r, f, "expected a rank of the gang (0..%u), got %u", options->gang - 1,
+                          spec.reclaimed_rank);
+        }
+        if (options->gang > 1 &&
+            (spec.crash_after_us != HARNESS_TIME_NONE || spec.hang_after_us != HARNESS_TIME_NONE)) {
+            g_autofree char *f = g_strdup_printf(
+                "instances[%u].%s", i,
+                spec.crash_after_us != HARNESS_TIME_NONE ? "crash_after" : "hang_after");
+            return __fail(&r, f,
+                          "is for a single process: a gang's agent restarts all its ranks, which "
+                          "the testbed does not");
         }
         /* The faults act in the checkpoint folder: there must be one. */
         if (harness_instance_spec_has_storage_faults(&spec) && dir == NULL &&
@@ -564,6 +617,8 @@ cmd_testbed(int argc, char **argv)
         .progress_timeout_us = options.progress_timeout_us,
         .checkpoint_dir = checkpoint_dir,
         .checkpoint_local = options.checkpoint_local,
+        .gang = options.gang,
+        .gang_teardown_us = options.gang_teardown_us,
     };
     g_autoptr(HarnessSupervisor) sup = harness_supervisor_new(&cfg, &error);
     if (sup == NULL) {

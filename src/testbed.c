@@ -528,23 +528,38 @@ __t(gint64 us)
     return us == HARNESS_TIME_NONE ? g_strdup("-") : g_strdup_printf("%.3f", (double)us / 1e6);
 }
 
+/* One row of the instances' table: an instance, or (@of its instance) a gang's rank. */
+static void
+__print_instance(const HarnessInstanceRecord *r, const HarnessInstanceRecord *of)
+{
+    g_autofree char *start = __t(r->started_us), *end = __t(r->ended_us);
+    g_autofree char *wall =
+        __t(r->ended_us != HARNESS_TIME_NONE ? r->ended_us - r->started_us : HARNESS_TIME_NONE);
+    g_autofree char *status = r->exit_signal > 0    ? g_strdup_printf("sig%d", r->exit_signal)
+                              : r->exit_status >= 0 ? g_strdup_printf("%d", r->exit_status)
+                                                    : g_strdup("-");
+    g_autofree char *steps =
+        r->last_step >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, r->last_step) : g_strdup("-");
+    g_autofree char *name =
+        of != NULL ? g_strdup_printf(" r%u", r->rank) : g_strdup_printf("%u", r->index);
+    printf("%-4s %-6s %9s %9s %9s %-9s %7s %8s\n", name, harness_imds_cloud_name(r->cloud), start,
+           end, wall, harness_instance_end_name(r->end), status, steps);
+}
+
 void
 testbed_print_record(const HarnessRunRecord *rec)
 {
+    if (rec->instances->len > 0 &&
+        g_array_index(rec->instances, HarnessInstanceRecord, 0).members != NULL)
+        printf("A gang: each instance's row is the gang (the reclaimed rank's end and status, the "
+               "slowest rank's step), its ranks below it.\n");
     printf("%-4s %-6s %9s %9s %9s %-9s %7s %8s\n", "inst", "cloud", "started", "ended", "wall s",
            "end", "status", "steps");
     for (guint i = 0; i < rec->instances->len; i++) {
         const HarnessInstanceRecord *r = &g_array_index(rec->instances, HarnessInstanceRecord, i);
-        g_autofree char *start = __t(r->started_us), *end = __t(r->ended_us);
-        g_autofree char *wall =
-            __t(r->ended_us != HARNESS_TIME_NONE ? r->ended_us - r->started_us : HARNESS_TIME_NONE);
-        g_autofree char *status = r->exit_signal > 0    ? g_strdup_printf("sig%d", r->exit_signal)
-                                  : r->exit_status >= 0 ? g_strdup_printf("%d", r->exit_status)
-                                                        : g_strdup("-");
-        g_autofree char *steps =
-            r->last_step >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, r->last_step) : g_strdup("-");
-        printf("%-4u %-6s %9s %9s %9s %-9s %7s %8s\n", r->index, harness_imds_cloud_name(r->cloud),
-               start, end, wall, harness_instance_end_name(r->end), status, steps);
+        __print_instance(r, NULL);
+        for (guint k = 0; r->members != NULL && k < r->members->len; k++)
+            __print_instance(&g_array_index(r->members, HarnessInstanceRecord, k), r);
     }
     if (rec->interruptions->len > 0) {
         printf("\nInterruptions (seconds since the run's start):\n");

@@ -721,6 +721,26 @@ out:
 WorkloadCheckpoint *
 workload_checkpoint_load_latest(const char *dir, GPtrArray *rejected, GError **error)
 {
+    return workload_checkpoint_load_latest_common(dir, NULL, rejected, error);
+}
+
+/* Whether every folder of @peers holds a checkpoint of @step (by name). */
+static gboolean
+__peers_hold(const char *const *peers, guint64 step)
+{
+    g_autofree char *file = __file_name(step);
+    for (guint i = 0; peers != NULL && peers[i] != NULL; i++) {
+        g_autofree char *path = g_build_filename(peers[i], file, NULL);
+        if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+WorkloadCheckpoint *
+workload_checkpoint_load_latest_common(const char *dir, const char *const *peers,
+                                       GPtrArray *rejected, GError **error)
+{
     g_return_val_if_fail(dir != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
@@ -739,7 +759,7 @@ workload_checkpoint_load_latest(const char *dir, GPtrArray *rejected, GError **e
     const char *name;
     while ((name = g_dir_read_name(d)) != NULL) {
         guint64 step;
-        if (__parse_file_name(name, &step))
+        if (__parse_file_name(name, &step) && __peers_hold(peers, step))
             g_array_append_val(steps, step);
     }
     g_array_sort(steps, __compare_steps_descending);
@@ -755,7 +775,8 @@ workload_checkpoint_load_latest(const char *dir, GPtrArray *rejected, GError **e
     }
     if (steps->len == 0)
         g_set_error(error, WORKLOAD_CHECKPOINT_ERROR, WORKLOAD_CHECKPOINT_ERROR_NONE,
-                    "%s: no checkpoint (no file named ckpt-STEP.spck)", dir);
+                    "%s: no checkpoint (no file named ckpt-STEP.spck%s)", dir,
+                    peers != NULL && peers[0] != NULL ? " of a step every peer folder holds" : "");
     else
         g_set_error(error, WORKLOAD_CHECKPOINT_ERROR, WORKLOAD_CHECKPOINT_ERROR_NONE,
                     "%s: no complete checkpoint (%u rejected)", dir, steps->len);

@@ -79,6 +79,13 @@ WorkloadCheckpoint *workload_checkpoint_load(const char *path, GError **error);
 WorkloadCheckpoint *workload_checkpoint_load_latest(const char *dir, GPtrArray *rejected,
                                                     GError **error);
 
+/* The same, among the steps that every folder of @peers (NULL-terminated; NULL: none) also
+ * holds a checkpoint of, by name: the newest checkpoint of a gang's rank that all its ranks
+ * saved, since a step one rank saved and another did not is no state of the job. */
+WorkloadCheckpoint *workload_checkpoint_load_latest_common(const char *dir,
+                                                           const char *const *peers,
+                                                           GPtrArray *rejected, GError **error);
+
 void workload_checkpoint_free(WorkloadCheckpoint *ckpt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WorkloadCheckpoint, workload_checkpoint_free)
 

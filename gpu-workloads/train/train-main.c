@@ -150,6 +150,33 @@ __config_difference(const TrainConfig *a, const TrainConfig *b)
 
 /* Loads @ckpt into the trainer: its configuration replaces the one asked for, unless the user
  * asked for a different one explicitly. */
+/* A rank of a gang (SPOTLAB_GANG_RANK and SPOTLAB_GANG_SIZE, as the testbed sets them) whose
+ * folder is .../rank-R: its peers' folders, .../rank-J for the other ranks, whose checkpoints
+ * the resume must match. NULL otherwise. */
+static char **
+__gang_peers(const char *dir)
+{
+    const char *rank_text = g_getenv("SPOTLAB_GANG_RANK"),
+               *size_text = g_getenv("SPOTLAB_GANG_SIZE");
+    guint64 rank = 0, size = 0;
+    if (rank_text == NULL || size_text == NULL ||
+        !g_ascii_string_to_unsigned(rank_text, 10, 0, 1023, &rank, NULL) ||
+        !g_ascii_string_to_unsigned(size_text, 10, 2, 1024, &size, NULL) || rank >= size)
+        return NULL;
+    g_autofree char *base = g_path_get_basename(dir);
+    g_autofree char *own = g_strdup_printf("rank-%" G_GUINT64_FORMAT, rank);
+    if (strcmp(base, own) != 0)
+        return NULL;
+    g_autofree char *parent = g_path_get_dirname(dir);
+    char **peers = g_new0(char *, size);
+    for (guint64 j = 0, n = 0; j < size; j++) {
+        g_autofree char *name = g_strdup_printf("rank-%" G_GUINT64_FORMAT, j);
+        if (j != rank)
+            peers[n++] = g_build_filename(parent, name, NULL);
+    }
+    return peers;
+}
+
 static gboolean
 __resume(Trainer *t, WorkloadCheckpoint *ckpt, gboolean config_given, GError **error)
 {
@@ -397,7 +424,9 @@ main(int argc, char **argv)
         }
     } else if (g_file_test(t.dir, G_FILE_TEST_IS_DIR)) {
         g_autoptr(GPtrArray) rejected = g_ptr_array_new_with_free_func(g_free);
-        ckpt = workload_checkpoint_load_latest(t.dir, rejected, &error);
+        g_auto(GStrv) peers = __gang_peers(t.dir);
+        ckpt = workload_checkpoint_load_latest_common(t.dir, (const char *const *)peers, rejected,
+                                                      &error);
         for (guint i = 0; i < rejected->len; i++)
             fprintf(stderr, "spotlab-train: skipping a damaged checkpoint: %s\n",
                     (const char *)g_ptr_array_index(rejected, i));

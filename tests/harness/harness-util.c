@@ -38,6 +38,20 @@ test_supervisor_run(const HarnessSupervisorConfig *cfg)
     return sup;
 }
 
+HarnessSupervisor *
+test_supervisor_finished(const HarnessSupervisorConfig *cfg, gint64 steps, guint instances,
+                         guint interruptions)
+{
+    HarnessSupervisor *sup = test_supervisor_run(cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
+    const HarnessRunRecord *rec = harness_supervisor_record(sup);
+    CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
+    CU_ASSERT_EQUAL(rec->final_step, steps);
+    CU_ASSERT_EQUAL_FATAL(rec->instances->len, instances);
+    CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, interruptions);
+    return sup;
+}
+
 const HarnessInstanceRecord *
 test_record_instance(const HarnessRunRecord *rec, guint i)
 {
@@ -63,8 +77,12 @@ test_assert_group_gone(int pgid)
 void
 test_assert_nothing_left(const HarnessRunRecord *rec)
 {
-    for (guint i = 0; i < rec->instances->len; i++)
-        test_assert_group_gone(g_array_index(rec->instances, HarnessInstanceRecord, i).pid);
+    for (guint i = 0; i < rec->instances->len; i++) {
+        const HarnessInstanceRecord *r = &g_array_index(rec->instances, HarnessInstanceRecord, i);
+        test_assert_group_gone(r->pid);
+        for (guint k = 0; r->members != NULL && k < r->members->len; k++)
+            test_assert_group_gone(g_array_index(r->members, HarnessInstanceRecord, k).pid);
+    }
     for (guint i = 0; i < rec->failures->len; i++)
         test_assert_group_gone(g_array_index(rec->failures, HarnessFailure, i).pid);
 }
@@ -102,6 +120,56 @@ test_same_as_uninterrupted(const char *train_bin, const char *dir, gint64 steps,
     }
     test_tmpdir_remove(ref_dir);
     return same;
+}
+
+int
+test_harness_main(int argc, char **argv, const char *suite, const TestNamed *tests, gsize n,
+                  const char **train_bin, void (*setup)(void))
+{
+    *train_bin = g_getenv("SPOTLAB_TRAIN_BIN");
+    if (*train_bin == NULL) {
+        fprintf(stderr, "SPOTLAB_TRAIN_BIN is not set: run through meson test\n");
+        return 1;
+    }
+    const char *only = argc > 1 ? argv[1] : NULL;
+    if (g_getenv("SPOTLAB_TEST_WRAPPER") != NULL)
+        fprintf(stderr, "valgrind: the workload processes run natively (see test-supervisor.c)\n");
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    if (setup != NULL)
+        setup();
+    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+    for (gsize i = 0; i < n; i++)
+        if (only == NULL || strstr(tests[i].name, only) != NULL)
+            CU_add_test(s, tests[i].name, tests[i].func);
+    return test_run_all();
+}
+
+json_t *
+test_run_schedule(const char *dir, const char *schedule, const char *const *command, char **out)
+{
+    g_autofree char *path = g_build_filename(dir, "schedule.json", NULL);
+    g_autofree char *record = g_build_filename(dir, "record.json", NULL);
+    if (!g_file_set_contents(path, schedule, -1, NULL)) {
+        CU_FAIL("cannot write the schedule");
+        return NULL;
+    }
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    const char *head[] = {"testbed", "--schedule", path, "-o", record, "--"};
+    for (gsize i = 0; i < G_N_ELEMENTS(head); i++)
+        g_ptr_array_add(args, (gpointer)head[i]);
+    for (guint i = 0; command[i] != NULL; i++)
+        g_ptr_array_add(args, (gpointer)command[i]);
+    g_ptr_array_add(args, NULL);
+    g_autofree char *o = NULL, *e = NULL;
+    CU_ASSERT_EQUAL(test_spotlab_expect((const char *const *)args->pdata, &o, &e, 0), 0);
+    json_error_t jerr;
+    json_t *doc = json_load_file(record, 0, &jerr);
+    if (doc == NULL)
+        CU_FAIL("spotlab testbed wrote no record");
+    if (out != NULL)
+        *out = g_steal_pointer(&o);
+    return doc;
 }
 
 void

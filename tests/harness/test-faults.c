@@ -133,13 +133,8 @@ test_notice_missed(void)
         .argv = (const char *const *)argv,
         .schedule = {.instances = specs, .n_instances = 3, .restart_delay_us = __us(0.2)},
     };
-    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_finished(&cfg, steps, 3, 2);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
-    CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
-    CU_ASSERT_EQUAL(rec->final_step, steps);
-    CU_ASSERT_EQUAL_FATAL(rec->instances->len, 3);
-    CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 2);
     for (guint i = 0; i < 2; i++) {
         const HarnessInterruption *in = test_record_interruption(rec, i);
         const HarnessInstanceRecord *r = test_record_instance(rec, i);
@@ -675,13 +670,8 @@ test_local_disk(void)
         .schedule = {.instances = specs, .n_instances = 2, .restart_delay_us = __us(0.2)},
         .checkpoint_local = TRUE,
     };
-    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_finished(&cfg, steps, 2, 1);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
-    CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
-    CU_ASSERT_EQUAL(rec->final_step, steps);
-    CU_ASSERT_EQUAL_FATAL(rec->instances->len, 2);
-    CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
     const HarnessInterruption *in = test_record_interruption(rec, 0);
     /* The emergency checkpoint was written, on a disk that went with the instance: nothing was
      * saved, every step was lost, and the next instance started from scratch. */
@@ -846,8 +836,6 @@ test_cli_fault_run(void)
 {
     g_autofree char *dir = test_tmpdir_new();
     g_autofree char *ck = g_build_filename(dir, "ck", NULL);
-    g_autofree char *path = g_build_filename(dir, "schedule.json", NULL);
-    g_autofree char *record = g_build_filename(dir, "record.json", NULL);
     /* Every fault key; the job (the storage check) is done on the second instance before any
      * of the first instance's faults is due. */
     g_autofree char *json = g_strdup_printf(
@@ -860,14 +848,8 @@ test_cli_fault_run(void)
         " \"progress_timeout\": \"10s\", \"checkpoint_dir\": \"%s\", \"checkpoint_storage\": "
         "\"local\"}",
         ck);
-    CU_ASSERT_FATAL(g_file_set_contents(path, json, -1, NULL));
-    const char *args[] = {"testbed", "--schedule", path, "-o",        record,
-                          "--",      "/bin/sh",    "-c", storage_job, "{checkpoint_dir}",
-                          "no",      NULL};
-    g_autofree char *out = NULL, *err = NULL;
-    CU_ASSERT_EQUAL(test_spotlab_expect(args, &out, &err, 0), 0);
-    json_error_t jerr;
-    json_t *doc = json_load_file(record, 0, &jerr);
+    const char *command[] = {"/bin/sh", "-c", storage_job, "{checkpoint_dir}", "no", NULL};
+    json_t *doc = test_run_schedule(dir, json, command, NULL);
     CU_ASSERT_FATAL(doc != NULL);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "outcome")), "finished");
     json_t *sched = json_object_get(doc, "schedule");
@@ -896,21 +878,7 @@ test_cli_fault_run(void)
 int
 main(int argc, char **argv)
 {
-    train_bin = g_getenv("SPOTLAB_TRAIN_BIN");
-    if (train_bin == NULL) {
-        fprintf(stderr, "SPOTLAB_TRAIN_BIN is not set: run through meson test\n");
-        return 1;
-    }
-    const char *only = argc > 1 ? argv[1] : NULL;
-    if (g_getenv("SPOTLAB_TEST_WRAPPER") != NULL)
-        fprintf(stderr, "valgrind: the workload processes run natively (see test-supervisor.c)\n");
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    __calibrate();
-    static const struct {
-        const char *name;
-        CU_TestFunc func;
-    } tests[] = {
+    static const TestNamed tests[] = {
         {"a missed notice", test_notice_missed},
         {"a late notice", test_notice_late},
         {"a duplicated notice", test_notice_duplicate},
@@ -925,9 +893,6 @@ main(int argc, char **argv)
         {"spotlab testbed: bad fault schedules", test_cli_fault_schedules},
         {"spotlab testbed: every fault key", test_cli_fault_run},
     };
-    CU_pSuite s = CU_add_suite("faults", NULL, NULL);
-    for (gsize i = 0; i < G_N_ELEMENTS(tests); i++)
-        if (only == NULL || strstr(tests[i].name, only) != NULL)
-            CU_add_test(s, tests[i].name, tests[i].func);
-    return test_run_all();
+    return test_harness_main(argc, argv, "faults", tests, G_N_ELEMENTS(tests), &train_bin,
+                             __calibrate);
 }

@@ -430,13 +430,8 @@ test_slow_emergency(void)
         .schedule = {.instances = specs, .n_instances = 3, .restart_delay_us = __us(0.2)},
         .checkpoint_dir = dir,
     };
-    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_finished(&cfg, steps, 3, 2);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
-    CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
-    CU_ASSERT_EQUAL(rec->final_step, steps);
-    CU_ASSERT_EQUAL_FATAL(rec->instances->len, 3);
-    CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 2);
     const HarnessInterruption *slow = test_record_interruption(rec, 0);
     const HarnessInterruption *fast = test_record_interruption(rec, 1);
     /* Slow: the emergency checkpoint started after the notice and was still being written when
@@ -509,13 +504,8 @@ test_enospc_resume(void)
         .schedule = {.instances = specs, .n_instances = 2, .restart_delay_us = __us(0.2)},
         .checkpoint_dir = dir,
     };
-    g_autoptr(HarnessSupervisor) sup = test_supervisor_run(&cfg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
+    g_autoptr(HarnessSupervisor) sup = test_supervisor_finished(&cfg, steps, 2, 1);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
-    CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
-    CU_ASSERT_EQUAL(rec->final_step, steps);
-    CU_ASSERT_EQUAL_FATAL(rec->instances->len, 2);
-    CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
     const HarnessInstanceRecord *r0 = test_record_instance(rec, 0);
     const HarnessInterruption *in = test_record_interruption(rec, 0);
     /* One complete checkpoint (the first); every later one failed, each file reported once. */
@@ -627,8 +617,6 @@ test_cli_run(void)
 {
     g_autofree char *dir = test_tmpdir_new();
     g_autofree char *ck = g_build_filename(dir, "ck", NULL);
-    g_autofree char *path = g_build_filename(dir, "schedule.json", NULL);
-    g_autofree char *record = g_build_filename(dir, "record.json", NULL);
     g_autofree char *json = g_strdup_printf(
         "{\"instances\": [{\"cloud\": \"aws\", \"storage\": {\"write\": \"40MB/s\", "
         "\"fsync_delay\": \"10ms\", \"fail\": \"enospc\", \"fail_after\": \"1MB\", "
@@ -636,18 +624,13 @@ test_cli_run(void)
         "  {\"cloud\": \"gcp\", \"storage\": {}}],\n"
         " \"checkpoint_dir\": \"%s\"}",
         ck);
-    CU_ASSERT_FATAL(g_file_set_contents(path, json, -1, NULL));
     CU_ASSERT_FATAL(g_mkdir(ck, 0755) == 0);
     /* The job runs in the folder of the test's choosing: "outside" is outside the folder. */
     g_autofree char *cwd = g_get_current_dir();
     CU_ASSERT_FATAL(g_chdir(dir) == 0);
-    const char *args[] = {"testbed", "--schedule", path,   "-o", record, "--",
-                          "/bin/sh", "-c",         dd_job, ck,   NULL};
-    g_autofree char *out = NULL, *err = NULL;
-    CU_ASSERT_EQUAL(test_spotlab_expect(args, &out, &err, 0), 0);
+    const char *command[] = {"/bin/sh", "-c", dd_job, ck, NULL};
+    json_t *doc = test_run_schedule(dir, json, command, NULL);
     CU_ASSERT_FATAL(g_chdir(cwd) == 0);
-    json_error_t jerr;
-    json_t *doc = json_load_file(record, 0, &jerr);
     CU_ASSERT_FATAL(doc != NULL);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "outcome")), "finished");
     CU_ASSERT_EQUAL(json_integer_value(__json_at(doc, "instances", 0, "exit_status")), 75);

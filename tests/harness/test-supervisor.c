@@ -384,8 +384,6 @@ test_cli_good_run(void)
 {
     g_autofree char *dir = test_tmpdir_new();
     g_autofree char *ck = g_build_filename(dir, "ck", NULL);
-    g_autofree char *path = g_build_filename(dir, "schedule.json", NULL);
-    g_autofree char *record = g_build_filename(dir, "record.json", NULL);
     double notice_after = MAX(0.6, 2 * startup_s + 0.3);
     gint64 steps = (gint64)(steps_per_s * (notice_after + 1.0));
     g_autofree char *json = g_strdup_printf(
@@ -393,24 +391,15 @@ test_cli_good_run(void)
         "\"1s\", \"grace\": \"500ms\", \"price_per_hour\": \"$2/h\"},\n"
         "  {\"cloud\": \"aws\"}], \"restart_delay\": \"100ms\"}",
         notice_after);
-    CU_ASSERT_FATAL(g_file_set_contents(path, json, -1, NULL));
     g_autofree char *steps_text = g_strdup_printf("%" G_GINT64_FORMAT, steps);
-    const char *args[] = {"testbed",  "--schedule",
-                          path,       "-o",
-                          record,     "--",
-                          train_bin,  "--checkpoint-dir",
-                          ck,         "--notice-cloud",
-                          "{cloud}",  "--notice-poll",
-                          "200ms",    "--steps",
-                          steps_text, "--log-every",
-                          "0",        NULL};
-    g_autofree char *out = NULL, *err = NULL;
-    CU_ASSERT_EQUAL(test_spotlab_expect(args, &out, &err, 0), 0);
+    const char *command[] = {train_bin,  "--checkpoint-dir", ck,      "--notice-cloud",
+                             "{cloud}",  "--notice-poll",    "200ms", "--steps",
+                             steps_text, "--log-every",      "0",     NULL};
+    g_autofree char *out = NULL;
+    json_t *doc = test_run_schedule(dir, json, command, &out);
+    CU_ASSERT_FATAL(doc != NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "outcome: finished"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "azure"));
-    json_error_t jerr;
-    json_t *doc = json_load_file(record, 0, &jerr);
-    CU_ASSERT_FATAL(doc != NULL);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "outcome")), "finished");
     CU_ASSERT(json_is_true(json_object_get(doc, "finished")));
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(doc, "final_step")), steps);
@@ -432,24 +421,17 @@ test_cli_good_run(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    train_bin = g_getenv("SPOTLAB_TRAIN_BIN");
-    if (train_bin == NULL) {
-        fprintf(stderr, "SPOTLAB_TRAIN_BIN is not set: run through meson test\n");
-        return 1;
-    }
-    if (g_getenv("SPOTLAB_TEST_WRAPPER") != NULL)
-        fprintf(stderr, "valgrind: the workload processes run natively (see test-supervisor.c)\n");
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("supervisor", NULL, NULL);
-    CU_add_test(s, "three clouds, then finished", test_three_clouds);
-    CU_add_test(s, "a workload that ignores the notice is killed", test_ignores_notice);
-    CU_add_test(s, "abort leaves nothing behind", test_abort);
-    CU_add_test(s, "free mid-run leaves nothing behind", test_free_mid_run);
-    CU_add_test(s, "a command that cannot start", test_start_fails);
-    CU_add_test(s, "spotlab testbed: bad schedules", test_cli_bad_schedules);
-    CU_add_test(s, "spotlab testbed: a good run", test_cli_good_run);
-    return test_run_all();
+    static const TestNamed tests[] = {
+        {"three clouds, then finished", test_three_clouds},
+        {"a workload that ignores the notice is killed", test_ignores_notice},
+        {"abort leaves nothing behind", test_abort},
+        {"free mid-run leaves nothing behind", test_free_mid_run},
+        {"a command that cannot start", test_start_fails},
+        {"spotlab testbed: bad schedules", test_cli_bad_schedules},
+        {"spotlab testbed: a good run", test_cli_good_run},
+    };
+    return test_harness_main(argc, argv, "supervisor", tests, G_N_ELEMENTS(tests), &train_bin,
+                             NULL);
 }

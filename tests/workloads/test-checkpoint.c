@@ -464,6 +464,47 @@ test_latest_skips_damaged(void)
     test_tmpdir_remove(dir);
 }
 
+/* A gang's ranks: the newest step every peer folder holds too, checked by name only. */
+static void
+test_latest_common(void)
+{
+    g_autofree char *root = test_tmpdir_new();
+    g_autofree char *a = g_build_filename(root, "rank-0", NULL);
+    g_autofree char *b = g_build_filename(root, "rank-1", NULL);
+    g_autofree char *c = g_build_filename(root, "rank-2", NULL);
+    const guint64 steps_a[] = {10, 20, 30}, steps_b[] = {10, 20, 31}, steps_c[] = {10, 30};
+    for (gsize i = 0; i < G_N_ELEMENTS(steps_a); i++)
+        CU_ASSERT_TRUE_FATAL(write_step(a, steps_a[i], 0));
+    for (gsize i = 0; i < G_N_ELEMENTS(steps_b); i++)
+        CU_ASSERT_TRUE_FATAL(write_step(b, steps_b[i], 0));
+    for (gsize i = 0; i < G_N_ELEMENTS(steps_c); i++)
+        CU_ASSERT_TRUE_FATAL(write_step(c, steps_c[i], 0));
+    g_autoptr(GError) error = NULL;
+    /* No peers: the newest. */
+    g_autoptr(WorkloadCheckpoint) own =
+        workload_checkpoint_load_latest_common(a, NULL, NULL, &error);
+    CU_ASSERT_TRUE(own != NULL && holds_step(own, 30));
+    /* With rank 1: 30 is rank 0's alone, 20 both hold. */
+    const char *one[] = {b, NULL};
+    g_autoptr(WorkloadCheckpoint) with_b =
+        workload_checkpoint_load_latest_common(a, one, NULL, &error);
+    CU_ASSERT_TRUE(with_b != NULL && holds_step(with_b, 20));
+    /* With both: only 10 is everyone's. */
+    const char *both[] = {b, c, NULL};
+    g_autoptr(WorkloadCheckpoint) with_all =
+        workload_checkpoint_load_latest_common(a, both, NULL, &error);
+    CU_ASSERT_TRUE(with_all != NULL && holds_step(with_all, 10));
+    /* A peer with nothing in common (a missing folder): none, and the message says why. */
+    g_autofree char *gone = g_build_filename(root, "rank-3", NULL);
+    const char *none[] = {b, gone, NULL};
+    CU_ASSERT_PTR_NULL(workload_checkpoint_load_latest_common(a, none, NULL, &error));
+    CU_ASSERT_TRUE(
+        g_error_matches(error, WORKLOAD_CHECKPOINT_ERROR, WORKLOAD_CHECKPOINT_ERROR_NONE));
+    CU_ASSERT_PTR_NOT_NULL(error != NULL ? strstr(error->message, "every peer folder holds")
+                                         : NULL);
+    test_tmpdir_remove(root);
+}
+
 /* A pid that belonged to a process that is gone. The process is a program, not a fork of
  * this one, so that valgrind (which follows forks) has nothing to report about it. */
 static pid_t
@@ -932,6 +973,7 @@ main(void)
     CU_add_test(s, "every kind of damage is rejected with its message", test_damage_rejected);
     CU_add_test(s, "missing files and folders", test_not_found);
     CU_add_test(s, "load_latest skips a damaged newest", test_latest_skips_damaged);
+    CU_add_test(s, "load_latest_common: the newest step every peer holds", test_latest_common);
     CU_add_test(s, "keep_last prunes, foreign files stay", test_keep_last);
     CU_add_test(s, "what the format cannot hold", test_invalid_sections);
     CU_add_test(s, "unwritable folder", test_unwritable_folder);
