@@ -762,14 +762,15 @@ __plan(Calibration *c, GError **error)
                         __size_new(c->program, g_steal_pointer(&argv), (guint64)c->steps, FALSE));
         return TRUE;
     }
-    c->train = cmd_find_train();
+    if (c->train == NULL)
+        c->train = cmd_find_train();
     if (c->train == NULL) {
         g_set_error(error, CALIBRATE_ERROR, CALIBRATE_ERROR_USAGE,
                     "cannot find spotlab-train beside spotlab or on PATH; build it (meson "
                     "compile) or name a workload after --");
         return FALSE;
     }
-    c->program = g_strdup("spotlab-train");
+    c->program = g_path_get_basename(c->train);
     c->train_config = __train_config(c->train, c->preset, c->sets, error);
     if (c->train_config == NULL)
         return FALSE;
@@ -1264,6 +1265,9 @@ __main(Calibration *c, int argc, char **argv)
          "(default: $TMPDIR or /tmp)", "DIR"},
         {"timeout", 0, 0, G_OPTION_ARG_STRING, &timeout,
          "Kill a run that takes longer than this, and fail (default 10m)", "DURATION"},
+        {"train", 0, 0, G_OPTION_ARG_FILENAME, &c->train,
+         "The built-in workload's program (default: spotlab-train beside spotlab, else in PATH; "
+         "build/gpu-workloads/train/spotlab-train-cuda for the GPU)", "PATH"},
         {NULL},
     };
     /* clang-format on */
@@ -1311,11 +1315,13 @@ __main(Calibration *c, int argc, char **argv)
         }
         c->command = argv + split + 1;
     }
-    if (c->command != NULL && (c->preset != NULL || c->sets != NULL)) {
+    if (c->command != NULL && (c->preset != NULL || c->sets != NULL || c->train != NULL)) {
         fprintf(stderr,
                 "spotlab calibrate: --%s: only for the built-in workload; a command after -- "
                 "takes its own arguments\n",
-                c->preset != NULL ? "preset" : "set");
+                c->preset != NULL ? "preset"
+                : c->sets != NULL ? "set"
+                                  : "train");
         return SPOTLAB_EXIT_USAGE;
     }
     if (c->preset == NULL)

@@ -579,6 +579,9 @@ test_bad_usage_exits_2(void)
     static const char *const set[] = {"--set", "hidden=wide", NULL};
     static const char *const timeout[] = {"--timeout", "soon", NULL};
     static const char *const nothing_after[] = {"--", NULL};
+    static const char *const train_and_command[] = {"--train",   "/bin/true",        "--",
+                                                    "/bin/true", "{checkpoint_dir}", NULL};
+    static const char *const no_train[] = {"--train", "/no/such/spotlab-train", NULL};
     static const struct {
         const char *const *args;
         const char *message;
@@ -590,6 +593,8 @@ test_bad_usage_exits_2(void)
         {set, "hidden"},
         {timeout, "--timeout: expected a duration"},
         {nothing_after, "expected a command after --"},
+        {train_and_command, "--train: only for the built-in workload"},
+        {no_train, "cannot start /no/such/spotlab-train"},
     };
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *out = NULL, *err = NULL;
