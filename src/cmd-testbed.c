@@ -15,6 +15,7 @@
 #include "scenario.h"
 #include "supervisor.h"
 #include "testbed.h"
+#include "testbed-faults.h"
 #include "util.h"
 
 #include <glib-unix.h>
@@ -32,291 +33,47 @@ static G_DEFINE_QUARK(spotlab - testbed - error - quark, testbed_error)
         TESTBED_ERROR_INVALID
     };
 
-/* A year is far beyond any schedule, and keeps microseconds far from overflow. */
-#define MAX_SECONDS (365.0 * 86400)
-
-typedef struct {
-    JsonSource *src;
-    GError **error;
-} Reader;
-
-static gboolean G_GNUC_PRINTF(3, 4) __fail(Reader *r, const char *field, const char *format, ...)
-{
-    va_list ap;
-    va_start(ap, format);
-    json_source_set_error_valist(r->src, r->error, TESTBED_ERROR, TESTBED_ERROR_INVALID, field,
-                                 format, ap);
-    va_end(ap);
-    return FALSE;
-}
-
-/* A duration: "5s", "500ms", "1m30s" or a number of seconds, >= 0. Absent: @out untouched.
- * With @null_means (what null stands for, for the message), null sets HARNESS_TIME_NONE. */
 static gboolean
-__duration(Reader *r, json_t *obj, const char *field, const char *key, const char *null_means,
-           gint64 *out)
-{
-    json_t *v = json_object_get(obj, key);
-    g_autofree char *f = json_field_join(field, key);
-    if (v == NULL)
-        return TRUE;
-    if (null_means != NULL && json_is_null(v)) {
-        *out = HARNESS_TIME_NONE;
-        return TRUE;
-    }
-    double s = -1;
-    gboolean parsed = json_is_number(v)   ? (s = json_number_value(v), TRUE)
-                      : json_is_string(v) ? scenario_parse_duration(json_string_value(v), &s)
-                                          : FALSE;
-    if (!parsed || !isfinite(s) || s < 0 || s > MAX_SECONDS) {
-        g_autofree char *got = json_describe(v);
-        g_autofree char *null_text =
-            null_means != NULL ? g_strdup_printf(" (or null: %s)", null_means) : g_strdup("");
-        return __fail(r, f,
-                      "expected a duration >= 0 like \"5s\", \"500ms\", \"2m\" or a number of "
-                      "seconds%s, got %s",
-                      null_text, got);
-    }
-    *out = (gint64)llround(s * G_USEC_PER_SEC);
-    return TRUE;
-}
-
-/* true or false. Absent: @out untouched. */
-static gboolean
-__boolean(Reader *r, json_t *obj, const char *field, const char *key, gboolean *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL)
-        return TRUE;
-    if (!json_is_boolean(v)) {
-        g_autofree char *f = json_field_join(field, key);
-        g_autofree char *got = json_describe(v);
-        return __fail(r, f, "expected true or false, got %s", got);
-    }
-    *out = json_is_true(v);
-    return TRUE;
-}
-
-/* An integer in @min..@max. Absent: @out untouched. */
-static gboolean
-__integer(Reader *r, json_t *obj, const char *field, const char *key, guint min, guint max,
-          const char *what, guint *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL)
-        return TRUE;
-    if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)min ||
-        json_integer_value(v) > (json_int_t)max) {
-        g_autofree char *f = json_field_join(field, key);
-        g_autofree char *got = json_describe(v);
-        return __fail(r, f, "expected %s (an integer in %u..%u), got %s", what, min, max, got);
-    }
-    *out = (guint)json_integer_value(v);
-    return TRUE;
-}
-
-/* "imds": {"delay": "500ms", "fail_status": 503, "fail_count": 3}: a slow or failing metadata
- * service. */
-static gboolean
-__imds_faults(Reader *r, json_t *obj, const char *field, HarnessInstanceSpec *spec)
-{
-    json_t *v = json_object_get(obj, "imds");
-    if (v == NULL)
-        return TRUE;
-    g_autofree char *f = json_field_join(field, "imds");
-    if (!json_is_object(v)) {
-        g_autofree char *got = json_describe(v);
-        return __fail(r, f,
-                      "expected metadata service faults (an object with \"delay\", "
-                      "\"fail_status\", \"fail_count\"), got %s",
-                      got);
-    }
-    static const char *const keys[] = {"delay", "fail_status", "fail_count", NULL};
-    if (!json_source_check_keys(r->src, v, f, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID, r->error))
-        return FALSE;
-    gint64 delay_us = 0;
-    if (!__duration(r, v, f, "delay", NULL, &delay_us))
-        return FALSE;
-    /* Whole milliseconds, as the service holds its answers; a minute is far beyond a poll. */
-    if (delay_us > 60 * G_USEC_PER_SEC) {
-        g_autofree char *d = json_field_join(f, "delay");
-        return __fail(r, d, "expected a delay of at most 1m, got %.3f s",
-                      (double)delay_us / G_USEC_PER_SEC);
-    }
-    spec->imds_delay_ms = (guint)((delay_us + 999) / 1000);
-    if (!__integer(r, v, f, "fail_status", 400, 599, "an HTTP status", &spec->imds_fail_status) ||
-        !__integer(r, v, f, "fail_count", 1, 1000000, "a number of requests",
-                   &spec->imds_fail_count))
-        return FALSE;
-    gboolean has_status = json_object_get(v, "fail_status") != NULL;
-    gboolean has_count = json_object_get(v, "fail_count") != NULL;
-    if (has_status != has_count) {
-        g_autofree char *m = json_field_join(f, has_status ? "fail_count" : "fail_status");
-        return __fail(r, m, "missing; expected \"fail_status\" and \"fail_count\" together");
-    }
-    return TRUE;
-}
-
-static gboolean __needs(Reader *r, json_t *obj, const char *field, const char *key,
-                        gboolean present, const char *needed);
-
-/* "storage": {"write": "5MB/s", "fsync_delay": "200ms", "fail": "enospc", "fail_after": "1MB",
- * "fail_from_checkpoint": 2}: checkpoint storage that is slow or fails (storage-fault.c). */
-static gboolean
-__storage_faults(Reader *r, json_t *obj, const char *field, HarnessInstanceSpec *spec)
-{
-    json_t *v = json_object_get(obj, "storage");
-    if (v == NULL)
-        return TRUE;
-    g_autofree char *f = json_field_join(field, "storage");
-    if (!json_is_object(v)) {
-        g_autofree char *got = json_describe(v);
-        return __fail(r, f,
-                      "expected checkpoint storage faults (an object with \"write\", "
-                      "\"fsync_delay\", \"fail\", \"fail_after\", \"fail_from_checkpoint\"), "
-                      "got %s",
-                      got);
-    }
-    static const char *const keys[] = {"write",      "fsync_delay",          "fail",
-                                       "fail_after", "fail_from_checkpoint", NULL};
-    if (!json_source_check_keys(r->src, v, f, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID, r->error))
-        return FALSE;
-    json_t *write = json_object_get(v, "write");
-    if (write != NULL && !json_is_null(write)) {
-        double gbps = -1;
-        if (!json_is_string(write) || !scenario_parse_bandwidth(json_string_value(write), &gbps) ||
-            !(gbps > 0 && gbps <= 1e6)) {
-            g_autofree char *w = json_field_join(f, "write");
-            g_autofree char *got = json_describe(write);
-            return __fail(r, w,
-                          "expected a write bandwidth > 0 like \"5MB/s\" or \"40Mbit/s\" (or "
-                          "null: full speed), got %s",
-                          got);
-        }
-        spec->storage_write_mbps = gbps * 1e3;
-    }
-    gint64 delay_us = 0;
-    if (!__duration(r, v, f, "fsync_delay", NULL, &delay_us))
-        return FALSE;
-    if (delay_us > 3600 * (gint64)G_USEC_PER_SEC) {
-        g_autofree char *d = json_field_join(f, "fsync_delay");
-        return __fail(r, d, "expected a delay of at most 1h, got %.3f s",
-                      (double)delay_us / G_USEC_PER_SEC);
-    }
-    spec->storage_fsync_delay_us = delay_us;
-    json_t *fail = json_object_get(v, "fail");
-    if (fail != NULL && !json_is_null(fail) &&
-        (!json_is_string(fail) ||
-         !harness_storage_failure_parse(json_string_value(fail), &spec->storage_fail))) {
-        g_autofree char *m = json_field_join(f, "fail");
-        g_autofree char *got = json_describe(fail);
-        return __fail(r, m,
-                      "expected \"enospc\", \"eio\" (writes fail), \"fsync-eio\" (fsync "
-                      "fails) or \"none\", got %s",
-                      got);
-    }
-    gboolean fails = spec->storage_fail != HARNESS_STORAGE_FAIL_NONE;
-    json_t *after = json_object_get(v, "fail_after");
-    if (after != NULL) {
-        double gb = -1;
-        gboolean ok = json_is_integer(after)  ? (gb = (double)json_integer_value(after) / 1e9, TRUE)
-                      : json_is_string(after) ? scenario_parse_size(json_string_value(after), &gb)
-                                              : FALSE;
-        if (!ok || !(gb >= 0 && gb <= 1e9)) {
-            g_autofree char *a = json_field_join(f, "fail_after");
-            g_autofree char *got = json_describe(after);
-            return __fail(r, a,
-                          "expected a size >= 0 like \"1MB\", \"64MiB\" or a number of bytes, "
-                          "got %s",
-                          got);
-        }
-        spec->storage_fail_after_bytes = (guint64)llround(gb * 1e9);
-    }
-    if (!__integer(r, v, f, "fail_from_checkpoint", 1, G_MAXINT32,
-                   "the checkpoint (file) the failure begins with",
-                   &spec->storage_fail_from_checkpoint) ||
-        !__needs(r, v, f, "fail_after", fails, "a failure (fail)") ||
-        !__needs(r, v, f, "fail_from_checkpoint", fails, "a failure (fail)"))
-        return FALSE;
-    return TRUE;
-}
-
-/* A key that only means something with another: @key present without @needed is an error. */
-static gboolean
-__needs(Reader *r, json_t *obj, const char *field, const char *key, gboolean present,
-        const char *needed)
-{
-    if (json_object_get(obj, key) == NULL || present)
-        return TRUE;
-    g_autofree char *f = json_field_join(field, key);
-    return __fail(r, f, "needs %s", needed);
-}
-
-static gboolean
-__instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
+__instance(TestbedReader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
 {
     g_autofree char *field = g_strdup_printf("instances[%u]", i);
     if (!json_is_object(v)) {
         g_autofree char *got = json_describe(v);
-        return __fail(r, field, "expected an instance (an object with \"cloud\"), got %s", got);
+        return testbed_read_fail(r, field,
+                                 "expected an instance (an object with \"cloud\"), got %s", got);
     }
-    static const char *const keys[] = {"cloud",
-                                       "notice_after",
-                                       "notice_lead",
-                                       "grace",
-                                       "sigterm",
-                                       "price_per_hour",
-                                       "start_delay",
-                                       "notice_missed",
-                                       "notice_late",
-                                       "notice_duplicate",
-                                       "imds",
-                                       "crash_after",
-                                       "hang_after",
-                                       "reclaim_at_checkpoint",
-                                       "reclaim_checkpoint_delay",
-                                       "storage",
-                                       "reclaimed_rank",
-                                       NULL};
-    if (!json_source_check_keys(r->src, v, field, keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
-                                r->error))
+    /* The instance's own keys, then the faults'. */
+    static const char *const own[] = {"cloud",   "notice_after",   "notice_lead", "grace",
+                                      "sigterm", "price_per_hour", "start_delay", "reclaimed_rank"};
+    g_autoptr(GPtrArray) keys = g_ptr_array_new();
+    for (gsize k = 0; k < G_N_ELEMENTS(own); k++)
+        g_ptr_array_add(keys, (gpointer)own[k]);
+    for (gsize k = 0; testbed_fault_keys[k] != NULL; k++)
+        g_ptr_array_add(keys, (gpointer)testbed_fault_keys[k]);
+    g_ptr_array_add(keys, NULL);
+    if (!json_source_check_keys(r->src, v, field, (const char *const *)keys->pdata, r->domain,
+                                r->code, r->error))
         return FALSE;
     json_t *cloud = json_object_get(v, "cloud");
     g_autofree char *cloud_field = json_field_join(field, "cloud");
     HarnessImdsCloud c;
     if (cloud == NULL)
-        return __fail(r, cloud_field, "missing; expected \"aws\", \"gcp\" or \"azure\"");
+        return testbed_read_fail(r, cloud_field, "missing; expected \"aws\", \"gcp\" or \"azure\"");
     if (!json_is_string(cloud) || !harness_imds_cloud_parse(json_string_value(cloud), &c)) {
         g_autofree char *got = json_describe(cloud);
-        return __fail(r, cloud_field, "expected \"aws\", \"gcp\" or \"azure\", got %s", got);
+        return testbed_read_fail(r, cloud_field, "expected \"aws\", \"gcp\" or \"azure\", got %s",
+                                 got);
     }
     harness_instance_spec_init(spec, c);
-    if (!__duration(r, v, field, "notice_after", "no notice", &spec->notice_after_us) ||
-        !__duration(r, v, field, "notice_lead", NULL, &spec->notice_lead_us) ||
-        !__duration(r, v, field, "grace", NULL, &spec->grace_us) ||
-        !__duration(r, v, field, "start_delay", NULL, &spec->start_delay_us))
+    if (!testbed_read_duration(r, v, field, "notice_after", "no notice", &spec->notice_after_us) ||
+        !testbed_read_duration(r, v, field, "notice_lead", NULL, &spec->notice_lead_us) ||
+        !testbed_read_duration(r, v, field, "grace", NULL, &spec->grace_us) ||
+        !testbed_read_duration(r, v, field, "start_delay", NULL, &spec->start_delay_us))
         return FALSE;
     /* Faults (docs/testbed.md, "Fault catalogue"). */
-    gboolean has_notice = spec->notice_after_us != HARNESS_TIME_NONE;
-    if (!__boolean(r, v, field, "notice_missed", &spec->notice_missed) ||
-        !__needs(r, v, field, "notice_missed", has_notice, "a notice (notice_after)") ||
-        !__duration(r, v, field, "notice_late", NULL, &spec->notice_late_us) ||
-        !__needs(r, v, field, "notice_late", has_notice, "a notice (notice_after)") ||
-        !__duration(r, v, field, "notice_duplicate", "delivered once",
-                    &spec->notice_duplicate_us) ||
-        !__needs(r, v, field, "notice_duplicate", has_notice, "a notice (notice_after)") ||
-        !__imds_faults(r, v, field, spec) ||
-        !__duration(r, v, field, "crash_after", "no crash", &spec->crash_after_us) ||
-        !__duration(r, v, field, "hang_after", "no hang", &spec->hang_after_us) ||
-        !__integer(r, v, field, "reclaim_at_checkpoint", 1, G_MAXINT32,
-                   "the checkpoint_start to reclaim at", &spec->reclaim_at_checkpoint) ||
-        !__duration(r, v, field, "reclaim_checkpoint_delay", NULL,
-                    &spec->reclaim_checkpoint_delay_us) ||
-        !__needs(r, v, field, "reclaim_checkpoint_delay", spec->reclaim_at_checkpoint > 0,
-                 "reclaim_at_checkpoint") ||
-        !__storage_faults(r, v, field, spec) ||
-        !__integer(r, v, field, "reclaimed_rank", 0, G_MAXINT32,
-                   "the gang's rank that is reclaimed", &spec->reclaimed_rank))
+    if (!testbed_read_faults(r, v, field, spec->notice_after_us != HARNESS_TIME_NONE, spec) ||
+        !testbed_read_integer(r, v, field, "reclaimed_rank", 0, G_MAXINT32,
+                              "the gang's rank that is reclaimed", &spec->reclaimed_rank))
         return FALSE;
     json_t *sigterm = json_object_get(v, "sigterm");
     if (sigterm != NULL &&
@@ -324,8 +81,8 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
          !harness_sigterm_policy_parse(json_string_value(sigterm), &spec->sigterm))) {
         g_autofree char *f = json_field_join(field, "sigterm");
         g_autofree char *got = json_describe(sigterm);
-        return __fail(r, f, "expected \"notice\", \"reclaim\", \"never\" or \"default\", got %s",
-                      got);
+        return testbed_read_fail(
+            r, f, "expected \"notice\", \"reclaim\", \"never\" or \"default\", got %s", got);
     }
     json_t *price = json_object_get(v, "price_per_hour");
     if (price != NULL) {
@@ -336,8 +93,8 @@ __instance(Reader *r, json_t *v, guint i, HarnessInstanceSpec *spec)
         if (!ok || !isfinite(p) || p < 0) {
             g_autofree char *f = json_field_join(field, "price_per_hour");
             g_autofree char *got = json_describe(price);
-            return __fail(r, f, "expected a price >= 0 like \"$3.06/h\" or a number of USD, got %s",
-                          got);
+            return testbed_read_fail(
+                r, f, "expected a price >= 0 like \"$3.06/h\" or a number of USD, got %s", got);
         }
         spec->price_per_hour = p;
     }
@@ -355,7 +112,7 @@ typedef struct {
 
 /* "gang": {"size": 4, "teardown": "30s"}: a job of that many ranks (supervisor.h). */
 static gboolean
-__gang(Reader *r, json_t *root, ScheduleOptions *options)
+__gang(TestbedReader *r, json_t *root, ScheduleOptions *options)
 {
     options->gang = 1;
     options->gang_teardown_us = HARNESS_DEFAULT;
@@ -364,16 +121,17 @@ __gang(Reader *r, json_t *root, ScheduleOptions *options)
         return TRUE;
     if (!json_is_object(v)) {
         g_autofree char *got = json_describe(v);
-        return __fail(r, "gang", "expected {\"size\": N, \"teardown\": \"30s\"}, got %s", got);
+        return testbed_read_fail(r, "gang", "expected {\"size\": N, \"teardown\": \"30s\"}, got %s",
+                                 got);
     }
     static const char *const keys[] = {"size", "teardown", NULL};
-    if (!json_source_check_keys(r->src, v, "gang", keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
-                                r->error))
+    if (!json_source_check_keys(r->src, v, "gang", keys, r->domain, r->code, r->error))
         return FALSE;
     if (json_object_get(v, "size") == NULL)
-        return __fail(r, "gang.size", "missing; expected the number of ranks (1..1024)");
-    return __integer(r, v, "gang", "size", 1, 1024, "the number of ranks", &options->gang) &&
-           __duration(r, v, "gang", "teardown", NULL, &options->gang_teardown_us);
+        return testbed_read_fail(r, "gang.size", "missing; expected the number of ranks (1..1024)");
+    return testbed_read_integer(r, v, "gang", "size", 1, 1024, "the number of ranks",
+                                &options->gang) &&
+           testbed_read_duration(r, v, "gang", "teardown", NULL, &options->gang_teardown_us);
 }
 
 /* Reads SCHEDULE.json into @specs, @restart_delay_us and @options (whose checkpoint_dir the
@@ -387,10 +145,12 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
                          TESTBED_ERROR_PARSE, error);
     if (src == NULL)
         return FALSE;
-    Reader r = {.src = src, .error = error};
+    TestbedReader r = {
+        .src = src, .error = error, .domain = TESTBED_ERROR, .code = TESTBED_ERROR_INVALID};
     if (!json_is_object(src->root)) {
         g_autofree char *got = json_describe(src->root);
-        return __fail(&r, "", "expected a schedule (an object with \"instances\"), got %s", got);
+        return testbed_read_fail(&r, "",
+                                 "expected a schedule (an object with \"instances\"), got %s", got);
     }
     static const char *const keys[] = {"instances",
                                        "restart_delay",
@@ -399,35 +159,37 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
                                        "gang",
                                        "checkpoint_storage",
                                        NULL};
-    if (!json_source_check_keys(src, src->root, "", keys, TESTBED_ERROR, TESTBED_ERROR_INVALID,
-                                error))
+    if (!json_source_check_keys(src, src->root, "", keys, r.domain, r.code, error))
         return FALSE;
     json_t *list = json_object_get(src->root, "instances");
     if (list == NULL)
-        return __fail(&r, "instances", "missing; expected a list of instances");
+        return testbed_read_fail(&r, "instances", "missing; expected a list of instances");
     if (!json_is_array(list) || json_array_size(list) == 0) {
         g_autofree char *got = json_describe(list);
-        return __fail(&r, "instances", "expected a non-empty list of instances, got %s", got);
+        return testbed_read_fail(&r, "instances", "expected a non-empty list of instances, got %s",
+                                 got);
     }
     *restart_delay_us = 0;
-    if (!__duration(&r, src->root, "", "restart_delay", NULL, restart_delay_us))
+    if (!testbed_read_duration(&r, src->root, "", "restart_delay", NULL, restart_delay_us))
         return FALSE;
     options->progress_timeout_us = 0;
-    if (!__duration(&r, src->root, "", "progress_timeout", "none", &options->progress_timeout_us))
+    if (!testbed_read_duration(&r, src->root, "", "progress_timeout", "none",
+                               &options->progress_timeout_us))
         return FALSE;
     if (options->progress_timeout_us == HARNESS_TIME_NONE)
         options->progress_timeout_us = 0;
     if (!__gang(&r, src->root, options))
         return FALSE;
     if (options->gang > 1 && options->progress_timeout_us > 0)
-        return __fail(&r, "progress_timeout",
-                      "is for a single process: a gang's agent restarts all its ranks, which the "
-                      "testbed does not (remove it, or \"gang\")");
+        return testbed_read_fail(
+            &r, "progress_timeout",
+            "is for a single process: a gang's agent restarts all its ranks, which the "
+            "testbed does not (remove it, or \"gang\")");
     json_t *dir = json_object_get(src->root, "checkpoint_dir");
     if (dir != NULL && (!json_is_string(dir) || json_string_length(dir) == 0 ||
                         strlen(json_string_value(dir)) != json_string_length(dir))) {
         g_autofree char *got = json_describe(dir);
-        return __fail(&r, "checkpoint_dir", "expected a folder name, got %s", got);
+        return testbed_read_fail(&r, "checkpoint_dir", "expected a folder name, got %s", got);
     }
     json_t *storage = json_object_get(src->root, "checkpoint_storage");
     options->checkpoint_local = FALSE;
@@ -435,8 +197,8 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
         const char *name = json_is_string(storage) ? json_string_value(storage) : NULL;
         if (g_strcmp0(name, "remote") != 0 && g_strcmp0(name, "local") != 0) {
             g_autofree char *got = json_describe(storage);
-            return __fail(&r, "checkpoint_storage", "expected \"remote\" or \"local\", got %s",
-                          got);
+            return testbed_read_fail(&r, "checkpoint_storage",
+                                     "expected \"remote\" or \"local\", got %s", got);
         }
         options->checkpoint_local = strcmp(name, "local") == 0;
     }
@@ -448,31 +210,34 @@ __load_schedule(const char *path, GArray *specs, gint64 *restart_delay_us, Sched
         if (spec.hang_after_us != HARNESS_TIME_NONE && options->progress_timeout_us == 0 &&
             spec.notice_after_us == HARNESS_TIME_NONE) {
             g_autofree char *f = g_strdup_printf("instances[%u].hang_after", i);
-            return __fail(&r, f,
-                          "a hang that nothing ends: expected a top-level \"progress_timeout\" "
-                          "or a notice (notice_after)");
+            return testbed_read_fail(
+                &r, f,
+                "a hang that nothing ends: expected a top-level \"progress_timeout\" "
+                "or a notice (notice_after)");
         }
         if (spec.reclaimed_rank >= options->gang) {
             g_autofree char *f = g_strdup_printf("instances[%u].reclaimed_rank", i);
-            return __fail(&r, f, "expected a rank of the gang (0..%u), got %u", options->gang - 1,
-                          spec.reclaimed_rank);
+            return testbed_read_fail(&r, f, "expected a rank of the gang (0..%u), got %u",
+                                     options->gang - 1, spec.reclaimed_rank);
         }
         if (options->gang > 1 &&
             (spec.crash_after_us != HARNESS_TIME_NONE || spec.hang_after_us != HARNESS_TIME_NONE)) {
             g_autofree char *f = g_strdup_printf(
                 "instances[%u].%s", i,
                 spec.crash_after_us != HARNESS_TIME_NONE ? "crash_after" : "hang_after");
-            return __fail(&r, f,
-                          "is for a single process: a gang's agent restarts all its ranks, which "
-                          "the testbed does not");
+            return testbed_read_fail(
+                &r, f,
+                "is for a single process: a gang's agent restarts all its ranks, which "
+                "the testbed does not");
         }
         /* The faults act in the checkpoint folder: there must be one. */
         if (harness_instance_spec_has_storage_faults(&spec) && dir == NULL &&
             !options->checkpoint_local) {
             g_autofree char *f = g_strdup_printf("instances[%u].storage", i);
-            return __fail(&r, f,
-                          "needs a checkpoint folder: a top-level \"checkpoint_dir\", or "
-                          "\"checkpoint_storage\": \"local\"");
+            return testbed_read_fail(
+                &r, f,
+                "needs a checkpoint folder: a top-level \"checkpoint_dir\", or "
+                "\"checkpoint_storage\": \"local\"");
         }
         g_array_append_val(specs, spec);
     }

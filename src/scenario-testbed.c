@@ -11,6 +11,7 @@
 #include "scenario-private.h"
 
 #include "model.h"
+#include "testbed-faults.h"
 #include "train-config.h"
 
 #include <math.h>
@@ -90,6 +91,61 @@ __train_config(Ctx *ctx, json_t *section, ScenarioTestbed *tb)
     return TRUE;
 }
 
+/* "faults": [{"instance": 1, "crash_after": "5s"}, ...]: the fault catalogue's keys, as a
+ * schedule's instances take them (testbed-faults.h), on instances of the replayed replica.
+ * Whether the instance exists, and has the notice a notice fault needs, is known once the
+ * replica is simulated (testbed.c). */
+static gboolean
+__faults(Ctx *ctx, json_t *section, ScenarioTestbed *tb)
+{
+    json_t *list = json_object_get(section, "faults");
+    if (list == NULL)
+        return TRUE;
+    if (!json_is_array(list)) {
+        g_autofree char *got = json_describe(list);
+        return FAIL(ctx, "testbed.faults",
+                    "expected a list of faults like [{\"instance\": 1, \"crash_after\": \"5s\"}], "
+                    "got %s",
+                    got);
+    }
+    g_autoptr(GPtrArray) keys = g_ptr_array_new();
+    g_ptr_array_add(keys, (gpointer) "instance");
+    for (gsize k = 0; testbed_fault_keys[k] != NULL; k++)
+        g_ptr_array_add(keys, (gpointer)testbed_fault_keys[k]);
+    g_ptr_array_add(keys, NULL);
+    TestbedReader r = {.src = ctx->src,
+                       .error = ctx->error,
+                       .domain = SCENARIO_ERROR,
+                       .code = SCENARIO_ERROR_INVALID};
+    tb->faults = g_array_new(FALSE, TRUE, sizeof(TestbedFault));
+    for (gsize i = 0; i < json_array_size(list); i++) {
+        json_t *v = json_array_get(list, i);
+        g_autofree char *f = g_strdup_printf("testbed.faults[%zu]", i);
+        if (!scenario__object(ctx, v, f, "an instance's faults, with \"instance\"") ||
+            !scenario__check_keys(ctx, v, f, (const char *const *)keys->pdata))
+            return FALSE;
+        TestbedFault fault = {0};
+        harness_instance_spec_init(&fault.spec, HARNESS_IMDS_AWS);
+        guint64 instance = 0;
+        if (json_object_get(v, "instance") == NULL)
+            return FAIL(ctx, f,
+                        "missing \"instance\": the index of the replica's instance (0, "
+                        "1, ... in launch order, as --dry-run lists them)");
+        if (!scenario__uint(ctx, v, f, "instance", 0, 100000, &instance) ||
+            !testbed_read_faults(&r, v, f, TRUE, &fault.spec))
+            return FALSE;
+        fault.instance = (guint)instance;
+        for (guint k = 0; k < tb->faults->len; k++)
+            if (g_array_index(tb->faults, TestbedFault, k).instance == fault.instance) {
+                g_autofree char *fi = scenario__join(f, "instance");
+                return FAIL(ctx, fi, "instance %u has faults already (testbed.faults[%u])",
+                            fault.instance, k);
+            }
+        g_array_append_val(tb->faults, fault);
+    }
+    return TRUE;
+}
+
 int
 scenario_strategy_index(const Scenario *sc, const char *name)
 {
@@ -121,7 +177,8 @@ scenario__load_testbed(Ctx *ctx, Scenario *sc, json_t *root)
 {
     static const char *const keys[] = {"workload",    "command", "preset",     "set",
                                        "strategy",    "replica", "time_scale", "scale_notices",
-                                       "notice_poll", "grace",   NULL};
+                                       "notice_poll", "grace",   "faults",     "progress_timeout",
+                                       NULL};
     json_t *section = json_object_get(root, "testbed");
     if (section == NULL)
         return TRUE;
@@ -188,7 +245,10 @@ scenario__load_testbed(Ctx *ctx, Scenario *sc, json_t *root)
     if (!scenario__uint(ctx, section, "testbed", "replica", 0, sc->replicas - 1, &tb->replica) ||
         !scenario__number(ctx, section, "testbed", "time_scale", 1e-3, 1e7, &scale) ||
         !scenario__bool(ctx, section, "testbed", "scale_notices", &tb->scale_notices) ||
-        !scenario__duration(ctx, section, "testbed", "grace", FALSE, FALSE, &tb->grace))
+        !scenario__duration(ctx, section, "testbed", "grace", FALSE, FALSE, &tb->grace) ||
+        !scenario__duration(ctx, section, "testbed", "progress_timeout", FALSE, TRUE,
+                            &tb->progress_timeout) ||
+        !__faults(ctx, section, tb))
         return FALSE;
     /* The profile's real seconds are @scale times as many seconds of trace. */
     scenario_testbed_rescale(sc, scale);

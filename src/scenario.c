@@ -138,6 +138,8 @@ scenario_free(Scenario *scenario)
         g_strfreev(scenario->testbed->command);
         g_free(scenario->testbed->preset);
         g_strfreev(scenario->testbed->sets);
+        if (scenario->testbed->faults != NULL)
+            g_array_unref(scenario->testbed->faults);
         g_free(scenario->testbed);
     }
     sim_strategy_free(scenario->baseline);

@@ -52,16 +52,19 @@ typedef enum {
 /* How `spotlab testbed` runs a continuous-model scenario (its "testbed" section,
  * docs/testbed.md): the workload, which strategy and replica it replays, and the time scale. */
 typedef struct {
-    char **command;         /* the workload command (argv), or NULL for the built-in workload */
-    char *preset;           /* built-in training workload: its preset ("tiny") */
-    char **sets;            /* built-in: --set KEY=VALUE changes, NULL-terminated */
-    guint strategy;         /* index into Scenario.strategies */
-    guint64 replica;        /* the replica whose reclaims are replayed */
-    double time_scale;      /* trace seconds per wall second (> 0) */
-    gboolean scale_notices; /* notice leads and grace periods scaled too (else real seconds) */
-    double notice_poll;     /* built-in: seconds between metadata polls */
-    double grace;           /* seconds from a reclaim to the hard kill, trace time when scaled;
-                             * NaN: each cloud's default */
+    char **command;          /* the workload command (argv), or NULL for the built-in workload */
+    char *preset;            /* built-in training workload: its preset ("tiny") */
+    char **sets;             /* built-in: --set KEY=VALUE changes, NULL-terminated */
+    guint strategy;          /* index into Scenario.strategies */
+    guint64 replica;         /* the replica whose reclaims are replayed */
+    double time_scale;       /* trace seconds per wall second (> 0) */
+    gboolean scale_notices;  /* notice leads and grace periods scaled too (else real seconds) */
+    double notice_poll;      /* built-in: seconds between metadata polls */
+    double grace;            /* seconds from a reclaim to the hard kill, trace time when scaled;
+                              * NaN: each cloud's default */
+    GArray *faults;          /* TestbedFault (testbed-faults.h): the fault catalogue's faults on
+                              * instances of the replayed replica, in wall time; NULL: none */
+    double progress_timeout; /* wall seconds of silence that declare a process hung; 0: never */
 } ScenarioTestbed;
 
 /* Job fields of a continuous-model scenario that came from the profile its job includes

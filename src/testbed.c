@@ -5,6 +5,7 @@
 #include "expect.h"
 #include "run-cloud.h"
 #include "supervisor.h"
+#include "testbed-faults.h"
 #include "util.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -428,6 +430,17 @@ __measure(const Scenario *sc, const HarnessRunRecord *rec, const GArray *plan, d
         episode_to = in->recovered_us;
     }
     __recovery(meas, episode_from, episode_to, scale);
+    /* Crashes and hangs (testbed.faults): the work since the newest checkpoint, at the mean
+     * step time, and a recovery each, from the failure's detection until the job is past the
+     * step it failed at. The model draws none: what they cost shows against the prediction. */
+    for (guint i = 0; i < rec->failures->len; i++) {
+        const HarnessFailure *f = &g_array_index(rec->failures, HarnessFailure, i);
+        double lost_h = (double)MAX(0, f->steps_lost) * step_s / 3600;
+        lost_steps += (double)MAX(0, f->steps_lost);
+        lost_hours += lost_h;
+        meas->max_lost_per_interruption_hours = MAX(meas->max_lost_per_interruption_hours, lost_h);
+        __recovery(meas, f->detected_us, f->recovered_us, scale);
+    }
     meas->lost_hours = lost_hours;
     *lost_steps_out = lost_steps;
     double gpus = sim_model_pool(m, g_array_index(plan, PlanInstance, 0).pool)->gpus;
@@ -581,6 +594,23 @@ testbed_print_record(const HarnessRunRecord *rec)
                in->reaction_source != NULL ? in->reaction_source : "-", ckpt, reclaim, killed,
                recovered, in->steps_lost, recovery);
     }
+    if (rec->failures->len > 0) {
+        printf("\nFailures (restarted on the same instance):\n");
+        printf("%-4s %-6s %8s %8s %9s %9s %5s %9s\n", "inst", "kind", "injected", "detected",
+               "restarted", "recovered", "lost", "recovery");
+    }
+    for (guint i = 0; i < rec->failures->len; i++) {
+        const HarnessFailure *f = &g_array_index(rec->failures, HarnessFailure, i);
+        g_autofree char *injected = __t(f->injected_us), *detected = __t(f->detected_us);
+        g_autofree char *restarted = __t(f->restarted_us), *recovered = __t(f->recovered_us);
+        g_autofree char *recovery =
+            __t(f->recovered_us != HARNESS_TIME_NONE && f->detected_us != HARNESS_TIME_NONE
+                    ? f->recovered_us - f->detected_us
+                    : HARNESS_TIME_NONE);
+        printf("%-4u %-6s %8s %8s %9s %9s %5" G_GINT64_FORMAT " %9s\n", f->instance,
+               f->kind == HARNESS_FAILURE_CRASH ? "crash" : "hang", injected, detected, restarted,
+               recovered, MAX(0, f->steps_lost), recovery);
+    }
     printf("\noutcome: %s; wall %.3f s; final step %" G_GINT64_FORMAT "; %u instance(s)",
            harness_run_outcome_name(rec->outcome), (double)rec->wall_us / 1e6, rec->final_step,
            rec->instances->len);
@@ -631,6 +661,87 @@ __run_clear(Run *r)
         sim_replica_result_clear(&r->base);
     }
     scenario_free(r->sc);
+}
+
+/* The scenario's testbed.faults on the schedule's instances: each must name an instance of the
+ * replayed replica, and a notice fault an instance with a notice. */
+static gboolean
+__apply_faults(Run *r, const char *path)
+{
+    for (guint i = 0; r->tb->faults != NULL && i < r->tb->faults->len; i++) {
+        const TestbedFault *f = &g_array_index(r->tb->faults, TestbedFault, i);
+        if (f->instance >= r->schedule.n) {
+            fprintf(stderr,
+                    "spotlab testbed: %s: testbed.faults[%u].instance: strategy \"%s\", replica "
+                    "%" G_GUINT64_FORMAT " runs on %u instance(s) (0 to %u; --dry-run lists "
+                    "them), got %u\n",
+                    path, i, r->strategy->name, r->replica, r->schedule.n, r->schedule.n - 1,
+                    f->instance);
+            return FALSE;
+        }
+        HarnessInstanceSpec *s = &r->schedule.specs[f->instance];
+        gboolean notice_fault = f->spec.notice_missed || f->spec.notice_late_us > 0 ||
+                                f->spec.notice_duplicate_us != HARNESS_TIME_NONE;
+        if (notice_fault && s->notice_after_us == HARNESS_TIME_NONE) {
+            fprintf(stderr,
+                    "spotlab testbed: %s: testbed.faults[%u]: a notice fault on instance %u, which "
+                    "gets no notice in replica %" G_GUINT64_FORMAT " (it %s)\n",
+                    path, i, f->instance, r->replica,
+                    g_array_index(r->plan, PlanInstance, f->instance).end == PLAN_STOP
+                        ? "is stopped by the strategy"
+                        : "runs on to the end");
+            return FALSE;
+        }
+        testbed_faults_apply(s, &f->spec);
+    }
+    return TRUE;
+}
+
+static void __add(GString *t, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* Appends to a comma-separated list. */
+static void
+__add(GString *t, const char *format, ...)
+{
+    if (t->len > 0)
+        g_string_append(t, ", ");
+    va_list ap;
+    va_start(ap, format);
+    g_string_append_vprintf(t, format, ap);
+    va_end(ap);
+}
+
+/* "crash after 5 s, metadata 3 x HTTP 503": what testbed.faults put on instance @i, or NULL. */
+static char *
+__faults_text(const Run *r, guint i)
+{
+    const TestbedFault *f = NULL;
+    for (guint k = 0; r->tb->faults != NULL && k < r->tb->faults->len; k++)
+        if (g_array_index(r->tb->faults, TestbedFault, k).instance == i)
+            f = &g_array_index(r->tb->faults, TestbedFault, k);
+    if (f == NULL)
+        return NULL;
+    const HarnessInstanceSpec *s = &f->spec;
+    GString *t = g_string_new(NULL);
+    if (s->notice_missed)
+        __add(t, "notice missed");
+    if (s->notice_late_us > 0)
+        __add(t, "notice %.3g s late", (double)s->notice_late_us / US);
+    if (s->notice_duplicate_us != HARNESS_TIME_NONE)
+        __add(t, "notice again after %.3g s", (double)s->notice_duplicate_us / US);
+    if (s->imds_delay_ms > 0)
+        __add(t, "metadata %u ms slow", s->imds_delay_ms);
+    if (s->imds_fail_count > 0)
+        __add(t, "metadata %u x HTTP %u", s->imds_fail_count, s->imds_fail_status);
+    if (s->crash_after_us != HARNESS_TIME_NONE)
+        __add(t, "crash after %.3g s", (double)s->crash_after_us / US);
+    if (s->hang_after_us != HARNESS_TIME_NONE)
+        __add(t, "hang after %.3g s", (double)s->hang_after_us / US);
+    if (s->reclaim_at_checkpoint > 0)
+        __add(t, "reclaim in checkpoint %u", s->reclaim_at_checkpoint);
+    if (harness_instance_spec_has_storage_faults(s))
+        __add(t, "storage faults");
+    return g_string_free(t, FALSE);
 }
 
 /* Loads the scenario, simulates the replica and prepares the schedule, the command and the
@@ -689,6 +800,8 @@ __prepare(const TestbedOptions *opt, Run *r)
         return SPOTLAB_EXIT_USAGE;
     }
     __schedule(sc, r->tb, r->scale, r->plan, r->t0, &r->schedule);
+    if (!__apply_faults(r, opt->scenario_path))
+        return SPOTLAB_EXIT_USAGE;
 
     if (r->tb->command == NULL) {
         r->train = opt->train_path != NULL ? g_strdup(opt->train_path) : cmd_find_train();
@@ -771,6 +884,9 @@ __print_plan(const Run *r)
                sim_model_pool(sc->cloud, p->pool)->name, harness_imds_cloud_name(s->cloud),
                p->market == SIM_MARKET_ON_DEMAND ? "on-demand" : "spot", t, notice, end_text,
                __plan_end_name(p->end));
+        g_autofree char *faults = __faults_text(r, i);
+        if (faults != NULL)
+            printf("     faults: %s\n", faults);
         if (!isnan(end))
             t = end;
     }
@@ -812,6 +928,9 @@ __testbed_json(const Run *r, const char *outcome, double measured_step)
                                 ? json_null()
                                 : run_json_number((double)s->notice_lead_us / US),
                             "notice_missed", s->notice_missed));
+        g_autofree char *faults = __faults_text(r, i);
+        if (faults != NULL)
+            json_object_set_new(json_array_get(plan, i), "faults", json_string(faults));
     }
     return json_pack("{s:s, s:I, s:o, s:b, s:s, s:i, s:o, s:o, s:s, s:s, s:o, s:o}", "strategy",
                      r->strategy->name, "replica", (json_int_t)r->replica, "time_scale",
@@ -882,6 +1001,7 @@ __execute(const TestbedOptions *opt, Run *r)
     HarnessSupervisorConfig cfg = {
         .argv = (const char *const *)r->argv->pdata,
         .schedule = {.instances = r->schedule.specs, .n_instances = r->schedule.n},
+        .progress_timeout_us = __us(r->tb->progress_timeout),
     };
     r->sup = harness_supervisor_new(&cfg, &error);
     if (r->sup == NULL) {

@@ -356,6 +356,76 @@ test_own_command(void)
     test_tmpdir_remove(dir);
 }
 
+/* The fault catalogue from the scenario: a crash on the one instance of a pool that is never
+ * reclaimed costs the work since the last checkpoint, which the prediction (no fault) does not
+ * have; faults on an instance the replica does not have, or a notice fault on an instance
+ * without a notice, are refused before anything runs. */
+static void
+test_scenario_faults(void)
+{
+    g_autofree char *dir = test_tmpdir_new();
+    g_autofree char *tmp = __tmp(dir);
+    g_autofree char *scenario =
+        __scenario(dir, 6, 0.001, "3s",
+                   "{\"strategy\": \"periodic\", \"progress_timeout\": \"30s\",\n"
+                   "  \"faults\": [{\"instance\": 0, \"crash_after\": \"2s\"}]}");
+    const char *dry[] = {"testbed", scenario, "--dry-run", NULL};
+    g_autofree char *dry_out = NULL;
+    CU_ASSERT_EQUAL(test_spotlab_expect(dry, &dry_out, NULL, 0), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dry_out, "faults: crash after 2 s"));
+    g_autofree char *results = g_build_filename(dir, "results.json", NULL);
+    const char *args[] = {"testbed", scenario, "-o", results, NULL};
+    g_autofree char *out = NULL;
+    CU_ASSERT_EQUAL(test_spotlab_expect(args, &out, NULL, 0), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Failures (restarted on the same instance)"));
+    json_t *doc = json_load_file(results, 0, NULL);
+    CU_ASSERT_FATAL(doc != NULL);
+    json_t *tb = json_object_get(doc, "testbed");
+    json_t *rec = json_object_get(tb, "record");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+                               json_array_get(json_object_get(tb, "plan"), 0), "faults")),
+                           "crash after 2 s");
+    TEST_ASSERT_REL(__num(json_object_get(rec, "schedule"), "progress_timeout"), 30.0, 1e-9);
+    json_t *failures = json_object_get(rec, "failures");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(failures), 1);
+    json_t *f = json_array_get(failures, 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(f, "kind")), "crash");
+    CU_ASSERT(__num(f, "steps_lost") > 0);
+    CU_ASSERT(__num(f, "recovered") > __num(f, "restarted"));
+    /* Nothing predicted lost, the crash's work measured lost. */
+    json_t *lost = __fidelity_row(doc, "lost_hours");
+    CU_ASSERT_FATAL(lost != NULL);
+    CU_ASSERT_EQUAL(__num(lost, "predicted"), 0.0);
+    CU_ASSERT(__num(lost, "measured") > 0);
+    json_decref(doc);
+
+    /* Refused once the replica is known: an instance it does not have, and a notice fault on
+     * one that gets no notice. */
+    static const struct {
+        const char *faults;
+        const char *message;
+    } bad[] = {
+        {"[{\"instance\": 3, \"crash_after\": \"2s\"}]",
+         "testbed.faults[0].instance: strategy \"periodic\", replica 0 runs on 1 instance(s) (0 "
+         "to 0"},
+        {"[{\"instance\": 0, \"notice_late\": \"2s\"}]",
+         "testbed.faults[0]: a notice fault on instance 0, which gets no notice in replica 0"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *testbed =
+            g_strdup_printf("{\"strategy\": \"periodic\", \"faults\": %s}", bad[i].faults);
+        g_autofree char *path = __scenario(dir, 6, 0.001, "3s", testbed);
+        const char *refused[] = {"testbed", path, NULL};
+        g_autofree char *err = NULL;
+        CU_ASSERT_EQUAL(test_spotlab_expect(refused, NULL, &err, 2), 2);
+        if (err == NULL || strstr(err, bad[i].message) == NULL)
+            fprintf(stderr, "\nexpected '%s' in: %s", bad[i].message, err ? err : "");
+        CU_ASSERT_PTR_NOT_NULL(err != NULL ? strstr(err, bad[i].message) : NULL);
+    }
+    CU_ASSERT(test_dir_is_empty(tmp));
+    test_tmpdir_remove(dir);
+}
+
 /* Whether any process runs spotlab-train with @marker among its arguments. */
 static gboolean
 __train_running(const char *marker)
@@ -435,6 +505,7 @@ main(void)
     CU_add_test(s, "emergency checkpoints through the IMDS", test_emergency);
     CU_add_test(s, "a time scale", test_time_scale);
     CU_add_test(s, "the scenario's own command", test_own_command);
+    CU_add_test(s, "faults from the scenario", test_scenario_faults);
     CU_add_test(s, "SIGINT leaves nothing behind", test_interrupted);
     int rc = test_run_all();
     if (profile_dir != NULL)
