@@ -192,9 +192,10 @@ scenario__load_testbed(Ctx *ctx, Scenario *sc, json_t *root)
                     "not \"training\")");
     if (job->gang != 1)
         return FAIL(ctx, "testbed",
-                    "expected a job on one instance at a time: the testbed runs one process per "
-                    "instance, and this job needs %u at once (job.instances)",
-                    job->gang);
+                    "expected a job on one instance at a time: the scenario form replays one "
+                    "instance at a time, and this job needs %u at once (job.instances); a gang "
+                    "of %u runs with `spotlab testbed --schedule` and \"gang\" (docs/testbed.md)",
+                    job->gang, job->gang);
     ScenarioTestbed *tb = g_new0(ScenarioTestbed, 1);
     sc->testbed = tb;
     tb->time_scale = 1;
