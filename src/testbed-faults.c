@@ -89,25 +89,39 @@ testbed_read_integer(TestbedReader *r, json_t *obj, const char *field, const cha
     return TRUE;
 }
 
+/* The object at @key of @obj, whose keys must be among @keys (@what names it in the message):
+ * TRUE with *@v NULL when it is absent, FALSE on an error; *@f gets its field's name. */
+static gboolean
+__group(TestbedReader *r, json_t *obj, const char *field, const char *key, const char *what,
+        const char *const *keys, json_t **v, char **f)
+{
+    *v = json_object_get(obj, key);
+    *f = json_field_join(field, key);
+    if (*v == NULL)
+        return TRUE;
+    if (!json_is_object(*v)) {
+        g_autoptr(GString) names = g_string_new(NULL);
+        for (gsize i = 0; keys[i] != NULL; i++)
+            g_string_append_printf(names, "%s\"%s\"", i > 0 ? ", " : "", keys[i]);
+        g_autofree char *got = json_describe(*v);
+        return testbed_read_fail(r, *f, "expected %s (an object with %s), got %s", what, names->str,
+                                 got);
+    }
+    return json_source_check_keys(r->src, *v, *f, keys, r->domain, r->code, r->error);
+}
+
 /* "imds": {"delay": "500ms", "fail_status": 503, "fail_count": 3}: a slow or failing metadata
  * service. */
 static gboolean
 __imds_faults(TestbedReader *r, json_t *obj, const char *field, HarnessInstanceSpec *spec)
 {
-    json_t *v = json_object_get(obj, "imds");
+    static const char *const keys[] = {"delay", "fail_status", "fail_count", NULL};
+    json_t *v;
+    g_autofree char *f = NULL;
+    if (!__group(r, obj, field, "imds", "metadata service faults", keys, &v, &f))
+        return FALSE;
     if (v == NULL)
         return TRUE;
-    g_autofree char *f = json_field_join(field, "imds");
-    if (!json_is_object(v)) {
-        g_autofree char *got = json_describe(v);
-        return testbed_read_fail(r, f,
-                                 "expected metadata service faults (an object with \"delay\", "
-                                 "\"fail_status\", \"fail_count\"), got %s",
-                                 got);
-    }
-    static const char *const keys[] = {"delay", "fail_status", "fail_count", NULL};
-    if (!json_source_check_keys(r->src, v, f, keys, r->domain, r->code, r->error))
-        return FALSE;
     gint64 delay_us = 0;
     if (!testbed_read_duration(r, v, f, "delay", NULL, &delay_us))
         return FALSE;
@@ -138,23 +152,14 @@ __imds_faults(TestbedReader *r, json_t *obj, const char *field, HarnessInstanceS
 static gboolean
 __storage_faults(TestbedReader *r, json_t *obj, const char *field, HarnessInstanceSpec *spec)
 {
-    json_t *v = json_object_get(obj, "storage");
-    if (v == NULL)
-        return TRUE;
-    g_autofree char *f = json_field_join(field, "storage");
-    if (!json_is_object(v)) {
-        g_autofree char *got = json_describe(v);
-        return testbed_read_fail(
-            r, f,
-            "expected checkpoint storage faults (an object with \"write\", "
-            "\"fsync_delay\", \"fail\", \"fail_after\", \"fail_from_checkpoint\"), "
-            "got %s",
-            got);
-    }
     static const char *const keys[] = {"write",      "fsync_delay",          "fail",
                                        "fail_after", "fail_from_checkpoint", NULL};
-    if (!json_source_check_keys(r->src, v, f, keys, r->domain, r->code, r->error))
+    json_t *v;
+    g_autofree char *f = NULL;
+    if (!__group(r, obj, field, "storage", "checkpoint storage faults", keys, &v, &f))
         return FALSE;
+    if (v == NULL)
+        return TRUE;
     json_t *write = json_object_get(v, "write");
     if (write != NULL && !json_is_null(write)) {
         double gbps = -1;
