@@ -80,23 +80,60 @@ __rank_argv(gint64 steps, const char *every, gboolean handler)
                      "{cloud}", "--notice-poll", "100ms", NULL);
 }
 
-/* The newest step at most @upto of which every rank's folder in @dir holds a checkpoint (0:
- * none): what the job saved, when no later instance wrote checkpoints of those steps. */
+/* The newest step of which every rank's folder in @dir holds a checkpoint (0: none): what the
+ * job saved, by the files. */
 static gint64
-__newest_common(const char *dir, guint gang, gint64 upto)
+__newest_common(const char *dir, guint gang)
 {
-    for (gint64 step = upto; step > 0; step--) {
+    gint64 best = 0;
+    g_autofree char *first = g_build_filename(dir, "rank-0", NULL);
+    g_autoptr(GDir) d = g_dir_open(first, 0, NULL);
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+        gint64 step = 0;
+        if (sscanf(name, "ckpt-%12" G_GINT64_MODIFIER "d.spck", &step) != 1 || step <= best ||
+            !g_str_has_suffix(name, ".spck"))
+            continue;
         gboolean all = TRUE;
-        for (guint k = 0; all && k < gang; k++) {
-            g_autofree char *name = g_strdup_printf("rank-%u", k);
-            g_autofree char *rank_dir = g_build_filename(dir, name, NULL);
+        for (guint k = 1; all && k < gang; k++) {
+            g_autofree char *rank = g_strdup_printf("rank-%u", k);
+            g_autofree char *rank_dir = g_build_filename(dir, rank, NULL);
             g_autofree char *path = test_checkpoint_path(rank_dir, step);
             all = g_file_test(path, G_FILE_TEST_IS_REGULAR);
         }
         if (all)
-            return step;
+            best = step;
     }
-    return 0;
+    return best;
+}
+
+/* Runs @cfg to its end, as test_supervisor_finished() does (@steps, 2 instances, 1
+ * interruption), and looks at the folders between the two instances: *@saved is the newest step
+ * of which every rank's folder held a checkpoint then (later instances write more). */
+static HarnessSupervisor *
+__run_gang(const HarnessSupervisorConfig *cfg, const char *dir, gint64 steps, gint64 *saved)
+{
+    g_autoptr(GError) error = NULL;
+    HarnessSupervisor *sup = harness_supervisor_new(cfg, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sup);
+    const HarnessRunRecord *rec = harness_supervisor_record(sup);
+    g_autoptr(GMainContext) ctx = g_main_context_new();
+    g_main_context_push_thread_default(ctx);
+    CU_ASSERT_FATAL(harness_supervisor_start(sup, ctx, &error));
+    *saved = -1;
+    while (!harness_supervisor_is_done(sup)) {
+        g_main_context_iteration(ctx, TRUE);
+        if (*saved < 0 && rec->instances->len == 1 &&
+            test_record_instance(rec, 0)->ended_us != HARNESS_TIME_NONE)
+            *saved = __newest_common(dir, cfg->gang);
+    }
+    g_main_context_pop_thread_default(ctx);
+    CU_ASSERT(*saved >= 0);
+    CU_ASSERT_EQUAL(rec->outcome, HARNESS_RUN_FINISHED);
+    CU_ASSERT_EQUAL(rec->final_step, steps);
+    CU_ASSERT_EQUAL_FATAL(rec->instances->len, 2);
+    CU_ASSERT_EQUAL_FATAL(rec->interruptions->len, 1);
+    return sup;
 }
 
 /* Every rank of the last instance resumed from the interruption's saved step, and every rank's
@@ -149,7 +186,8 @@ test_gang_no_handler(void)
         .gang = gang,
         .gang_teardown_us = HARNESS_DEFAULT,
     };
-    g_autoptr(HarnessSupervisor) sup = test_supervisor_finished(&cfg, steps, 2, 1);
+    gint64 saved_files = -1;
+    g_autoptr(HarnessSupervisor) sup = __run_gang(&cfg, dir, steps, &saved_files);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     const HarnessInstanceRecord *first = test_record_instance(rec, 0);
     CU_ASSERT_EQUAL_FATAL(first->members->len, gang);
@@ -188,7 +226,7 @@ test_gang_no_handler(void)
     CU_ASSERT_EQUAL(first->last_step, lowest);
     CU_ASSERT(in->saved_step % every == 0);
     CU_ASSERT(in->saved_step <= lowest);
-    CU_ASSERT_EQUAL(in->saved_step, __newest_common(dir, gang, lowest));
+    CU_ASSERT_EQUAL(in->saved_step, saved_files);
     CU_ASSERT_EQUAL(in->steps_lost, in->last_step - in->saved_step);
     CU_ASSERT(in->steps_lost == 0 || in->lost_us > 0);
     CU_ASSERT(in->recovered_us > in->restarted_us);
@@ -236,7 +274,8 @@ test_gang_emergency(void)
         .gang = gang,
         .gang_teardown_us = __us(5),
     };
-    g_autoptr(HarnessSupervisor) sup = test_supervisor_finished(&cfg, steps, 2, 1);
+    gint64 saved_files = -1;
+    g_autoptr(HarnessSupervisor) sup = __run_gang(&cfg, dir, steps, &saved_files);
     const HarnessRunRecord *rec = harness_supervisor_record(sup);
     const HarnessInstanceRecord *first = test_record_instance(rec, 0);
     const HarnessInterruption *in = test_record_interruption(rec, 0);
@@ -261,7 +300,7 @@ test_gang_emergency(void)
     CU_ASSERT(other->saved_step == other->last_step && other->saved_step > 0);
     /* What the job saved: the newest step that both folders hold, not either rank's newest
      * (unless they agree); at two ranks' own steps, a periodic one. */
-    CU_ASSERT_EQUAL(in->saved_step, __newest_common(dir, gang, in->last_step));
+    CU_ASSERT_EQUAL(in->saved_step, saved_files);
     CU_ASSERT(in->saved_step <= MIN(lost->saved_step, other->saved_step));
     if (lost->saved_step != other->saved_step)
         CU_ASSERT(in->saved_step % every == 0);
