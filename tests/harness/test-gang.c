@@ -313,7 +313,8 @@ test_gang_emergency(void)
 }
 
 /* A rank that ignores SIGTERM: killed when the teardown's time is up. Through the command line,
- * with local disks; the job checks {rank} and the gang's environment on the second instance. */
+ * with local disks; the job checks {rank} and the gang's environment on the second instance.
+ * The notice comes a second in, when rank 0's shell has long set its trap. */
 static const char teardown_job[] =
     "[ \"$SPOTLAB_GANG_SIZE\" = 2 ] && [ \"$SPOTLAB_GANG_RANK\" = \"$0\" ] || exit 5\n"
     "case \"$SPOTLAB_CHECKPOINT_DIR\" in *-rank-\"$0\") ;; *) exit 6 ;; esac\n"
@@ -329,7 +330,7 @@ test_gang_teardown_kill(void)
     g_autofree char *json = g_strdup_printf(
         "{\"gang\": {\"size\": 2, \"teardown\": \"400ms\"}, \"checkpoint_storage\": \"local\", "
         "\"checkpoint_dir\": \"%s\",\n"
-        " \"instances\": [{\"cloud\": \"gcp\", \"notice_after\": \"300ms\", \"notice_lead\": "
+        " \"instances\": [{\"cloud\": \"gcp\", \"notice_after\": \"1s\", \"notice_lead\": "
         "\"2s\", \"reclaimed_rank\": 1},\n"
         "  {\"cloud\": \"azure\"}]}",
         ck);
