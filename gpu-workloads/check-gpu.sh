@@ -110,12 +110,14 @@ rm -rf "$work/model" "$work"/q-*.db*
 for dev in cpu cuda; do
     "$infer" init "$work/q-$dev.db" --prompts 1000 --seed 42 >>"$log" 2>&1 || failed=1
     "$build/gpu-workloads/infer/spotlab-infer-cuda" work "$work/q-$dev.db" --model "$work/model" \
-        --device $dev --worker $dev --tokens 100 2>&1 | tee -a "$log"
-    "$infer" results "$work/q-$dev.db" >"$work/results-$dev.txt"
+        --device $dev --worker $dev --tokens 100 >>"$log" 2>&1 || failed=1
+    "$infer" results "$work/q-$dev.db" >"$work/results-$dev.txt" || failed=1
 done
 infer_total=$(wc -l <"$work/results-cpu.txt")
 infer_same=$(awk 'NR == FNR { a[FNR] = $0; next } a[FNR] == $0 { n++ } END { print n + 0 }' \
     "$work/results-cpu.txt" "$work/results-cuda.txt")
+# Reported, not required: a logit within rounding of another may pick the other token on the
+# GPU (docs/inference.md).
 echo "identical results: $infer_same of $infer_total" | tee -a "$log"
 rm -rf "$work/model" "$work"/q-*.db* "$work"/results-*.txt
 
