@@ -443,11 +443,12 @@ __write_begin(int fd, uint32_t state, size_t len, const char *call)
     return (ssize_t)allowed;
 }
 
-/* After the real write: what was allowed and not written is given back; then the time it
- * takes at the capped bandwidth. */
-static void
+/* After the real write, which returned @done: what was allowed and not written is given back;
+ * then the time it takes at the capped bandwidth. Returns @done, with the write's errno. */
+static ssize_t
 __write_end(size_t allowed, ssize_t done)
 {
+    int saved = errno;
     size_t wrote = done > 0 ? (size_t)done : 0;
     if (wrote < allowed) {
         pthread_mutex_lock(&lock);
@@ -455,6 +456,8 @@ __write_end(size_t allowed, ssize_t done)
         pthread_mutex_unlock(&lock);
     }
     __throttle(wrote);
+    errno = saved;
+    return done;
 }
 
 /* An iovec list cut to @limit bytes, in @out (at most IOV_MAX entries, as the call takes). */
@@ -622,11 +625,7 @@ write(int fd, const void *buf, size_t len)
     ssize_t allowed = __write_begin(fd, state, len, "write");
     if (allowed < 0)
         return -1;
-    ssize_t done = real_write(fd, buf, (size_t)allowed);
-    int saved = errno;
-    __write_end((size_t)allowed, done);
-    errno = saved;
-    return done;
+    return __write_end((size_t)allowed, real_write(fd, buf, (size_t)allowed));
 }
 
 EXPORT ssize_t
@@ -639,11 +638,7 @@ pwrite(int fd, const void *buf, size_t len, off_t offset)
     ssize_t allowed = __write_begin(fd, state, len, "pwrite");
     if (allowed < 0)
         return -1;
-    ssize_t done = real_pwrite(fd, buf, (size_t)allowed, offset);
-    int saved = errno;
-    __write_end((size_t)allowed, done);
-    errno = saved;
-    return done;
+    return __write_end((size_t)allowed, real_pwrite(fd, buf, (size_t)allowed, offset));
 }
 
 EXPORT ssize_t
@@ -656,11 +651,7 @@ pwrite64(int fd, const void *buf, size_t len, off64_t offset)
     ssize_t allowed = __write_begin(fd, state, len, "pwrite");
     if (allowed < 0)
         return -1;
-    ssize_t done = real_pwrite64(fd, buf, (size_t)allowed, offset);
-    int saved = errno;
-    __write_end((size_t)allowed, done);
-    errno = saved;
-    return done;
+    return __write_end((size_t)allowed, real_pwrite64(fd, buf, (size_t)allowed, offset));
 }
 
 /* writev and pwritev: @offset < 0 for writev. */
@@ -682,10 +673,7 @@ __writev(int fd, uint32_t state, const struct iovec *iov, int n, long long offse
     ssize_t done = offset < 0 ? real_writev(fd, use, count)
                    : wide     ? real_pwritev64(fd, use, count, (off64_t)offset)
                               : real_pwritev(fd, use, count, (off_t)offset);
-    int saved = errno;
-    __write_end((size_t)allowed, done);
-    errno = saved;
-    return done;
+    return __write_end((size_t)allowed, done);
 }
 
 EXPORT ssize_t
