@@ -53,33 +53,33 @@ __load_json(const char *path)
     return doc;
 }
 
-/* A duration, size or bandwidth member of @obj, parsed as scenarios parse them. */
+/* A duration, size or bandwidth member of @obj, parsed as scenarios parse them (@parse). */
+static double
+__parsed(json_t *obj, const char *key, gboolean (*parse)(const char *, double *))
+{
+    double v = -1;
+    const char *text = json_string_value(json_object_get(obj, key));
+    CU_ASSERT_PTR_NOT_NULL(text);
+    CU_ASSERT(text != NULL && parse(text, &v));
+    return v;
+}
+
 static double
 __duration(json_t *obj, const char *key)
 {
-    double s = -1;
-    const char *text = json_string_value(json_object_get(obj, key));
-    CU_ASSERT_PTR_NOT_NULL(text);
-    CU_ASSERT(text != NULL && scenario_parse_duration(text, &s));
-    return s;
+    return __parsed(obj, key, scenario_parse_duration);
 }
 
 static double
 __size(json_t *obj, const char *key)
 {
-    double gb = -1;
-    const char *text = json_string_value(json_object_get(obj, key));
-    CU_ASSERT(text != NULL && scenario_parse_size(text, &gb));
-    return gb;
+    return __parsed(obj, key, scenario_parse_size);
 }
 
 static double
 __bandwidth(json_t *obj, const char *key)
 {
-    double gbps = -1;
-    const char *text = json_string_value(json_object_get(obj, key));
-    CU_ASSERT(text != NULL && scenario_parse_bandwidth(text, &gbps));
-    return gbps;
+    return __parsed(obj, key, scenario_parse_bandwidth);
 }
 
 static int
