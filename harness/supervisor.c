@@ -39,10 +39,9 @@ typedef struct {
 
     /* Its process (the latest one). */
     GPid pid;
-    gboolean alive;     /* not yet seen to exit */
-    gboolean killed;    /* SIGKILLed at reclaim + grace, at a checkpoint, as hung or torn down */
-    gboolean completed; /* it exited 0 */
-    int fd;             /* read end of the progress pipe; -1 when closed */
+    gboolean alive;  /* not yet seen to exit */
+    gboolean killed; /* SIGKILLed at reclaim + grace, at a checkpoint, as hung or torn down */
+    int fd;          /* read end of the progress pipe; -1 when closed */
     GString *pending;
     guint fd_source, child_source, watchdog_timer;
     gint64 spawned, last_line;     /* monotonic */
@@ -1521,7 +1520,7 @@ __all_exited(HarnessSupervisor *sup, gint64 now)
     gboolean completed = TRUE;
     for (guint i = 0; i < c->n; i++) {
         const HarnessInstanceRecord *x = __mrec(&c->m[i]);
-        completed = completed && c->m[i].completed;
+        completed = completed && x->end == HARNESS_END_COMPLETED;
         if (x->end == HARNESS_END_FAILED)
             sup->rec.failed_runs++;
     }
@@ -1570,7 +1569,6 @@ __on_child(GPid pid, gint wait_status, gpointer user_data)
     }
     if (sup->aborted)
         end = HARNESS_END_ABORTED;
-    m->completed = end == HARNESS_END_COMPLETED;
 
     /* The member's latest process: final unless it is restarted (and still final if the
      * instance is reclaimed before the restart). */
@@ -1580,7 +1578,7 @@ __on_child(GPid pid, gint wait_status, gpointer user_data)
     r->exit_signal = exit_signal;
     r->end = end;
     r->saved_step = sup->saved[m->rank];
-    if (c->n > 1 && !m->completed && !sup->aborted && !c->tearing_down)
+    if (c->n > 1 && end != HARNESS_END_COMPLETED && !sup->aborted && !c->tearing_down)
         __teardown(sup, now);
     if (!__any_alive(sup))
         __all_exited(sup, now);
@@ -1733,7 +1731,6 @@ __spawn(Member *m, GError **error)
     m->pid = pid;
     m->alive = TRUE;
     m->killed = FALSE;
-    m->completed = FALSE;
     m->fd = fds[0];
     m->pending = g_string_new(NULL);
     m->spawned = now;
